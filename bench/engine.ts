@@ -1,0 +1,197 @@
+/**
+ * `npm run bench:engine`: elbo's engine against PyTorch on the reference ε-UNet
+ * (shared/bench/reference_unet.py) at batch 64, in the same run: forward and Adam train-step medians,
+ * GFLOP/s, peak RSS, at 1 and 2 threads, and the per-kernel profile of one train step. Each configuration
+ * runs in its own child process so that peak RSS is its own. The last line printed is one JSON object.
+ *
+ * PyTorch runs when `/usr/bin/python3` has torch and the reference script is found (ELBO_REFERENCE_UNET or
+ * ../shared/bench/reference_unet.py); otherwise its columns are empty.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createNodeEngine } from '../node/engine.js';
+import { REFERENCE_UNET, UNet } from '../src/nn/unet.js';
+import { Rng } from '../src/random/rng.js';
+import { mseLoss } from '../src/tensor/ops/elementwise.js';
+import { Context } from '../src/tensor/tensor.js';
+import { Adam } from '../src/train/optim.js';
+
+const BATCH = 64;
+/** Forward FLOPs of the reference UNet at batch 64 (multiply-add = 2), as reference_unet.py counts them. */
+const FLOPS_FWD = 11_871_600_640;
+const ITERS = Number(process.env.ELBO_BENCH_ITERS ?? 10);
+
+interface Result {
+  threads: number;
+  forward_ms: number;
+  train_ms: number;
+  peak_rss_mb: number;
+  profile?: [string, { ms: number; calls: number }][];
+  relaxed_simd?: boolean;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function runOurs(threads: number): Promise<Result> {
+  const engine = await createNodeEngine({ threads });
+  const ctx = new Context(engine);
+  const rng = Rng.fromSeed(1);
+  const model = new UNet(ctx, REFERENCE_UNET, rng);
+  const opt = new Adam(ctx, model, { lr: 2e-4 });
+  const x = rng.fillNormal(new Float32Array(BATCH * 784));
+  const eps = rng.fillNormal(new Float32Array(BATCH * 784));
+  const t = Array.from({ length: BATCH }, () => rng.int(1000));
+  const forward = () =>
+    ctx.noGrad(() => ctx.scope(() => void model.forward(ctx.fromArray(x, [BATCH, 28, 28, 1]), t)));
+  const trainStep = () => {
+    opt.zeroGrad();
+    ctx.scope(() => {
+      const out = model.forward(ctx.fromArray(x, [BATCH, 28, 28, 1]), t);
+      const loss = mseLoss(out, ctx.fromArray(eps, [BATCH, 28, 28, 1]));
+      ctx.backward(loss);
+      return loss.item();
+    });
+    opt.update();
+  };
+  const time = (fn: () => void) => {
+    for (let i = 0; i < 3; i++) fn();
+    const ts: number[] = [];
+    for (let i = 0; i < ITERS; i++) {
+      const t0 = performance.now();
+      fn();
+      ts.push(performance.now() - t0);
+    }
+    return median(ts);
+  };
+  const forward_ms = time(forward);
+  const train_ms = time(trainStep);
+  engine.startProfile();
+  trainStep();
+  const profile = engine.stopProfile();
+  engine.dispose();
+  return {
+    threads,
+    forward_ms,
+    train_ms,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    profile,
+    relaxed_simd: engine.relaxedSimd,
+  };
+}
+
+function findReference(): string | null {
+  const candidates = [
+    process.env.ELBO_REFERENCE_UNET,
+    fileURLToPath(new URL('../../../shared/bench/reference_unet.py', import.meta.url)),
+    fileURLToPath(new URL('../../shared/bench/reference_unet.py', import.meta.url)),
+  ];
+  return candidates.find((c) => c && existsSync(c)) ?? null;
+}
+
+function runTorch(threads: number): Result | null {
+  const script = findReference();
+  if (!script || !existsSync('/usr/bin/python3')) return null;
+  try {
+    const out = execFileSync('/usr/bin/python3', [script, 'bench', String(threads)], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    return {
+      threads,
+      forward_ms: r.forward.median_ms,
+      train_ms: r.train_step.median_ms,
+      peak_rss_mb: r.peak_rss_mb,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function child(threads: number): Result {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', String(threads)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+const pad = (s: string, n: number) => s.padStart(n);
+const fmt = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed(d));
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') {
+    process.stdout.write(`${JSON.stringify(await runOurs(Number(process.argv[3])))}\n`);
+    return;
+  }
+  const ours = [child(1), child(2)];
+  const torch = [runTorch(1), runTorch(2)];
+  const gf = (ms: number, mult: number) => (mult * FLOPS_FWD) / ms / 1e6;
+  console.log(
+    `reference UNet, batch ${BATCH}, ${ITERS} timed iterations (median); relaxed SIMD: ${ours[0].relaxed_simd}`,
+  );
+  console.log(
+    [
+      'engine',
+      'threads',
+      'fwd ms',
+      'fwd GF/s',
+      'train ms',
+      'train GF/s',
+      'peak RSS MB',
+      'fwd ratio',
+      'train ratio',
+    ]
+      .map((h, i) => pad(h, i === 0 ? 8 : 11))
+      .join(''),
+  );
+  for (let i = 0; i < 2; i++) {
+    for (const [name, r] of [
+      ['elbo', ours[i]],
+      ['pytorch', torch[i]],
+    ] as const) {
+      if (!r) continue;
+      const tr = torch[i];
+      console.log(
+        [
+          pad(name, 8),
+          pad(String(r.threads), 11),
+          pad(fmt(r.forward_ms), 11),
+          pad(fmt(gf(r.forward_ms, 1)), 11),
+          pad(fmt(r.train_ms), 11),
+          pad(fmt(gf(r.train_ms, 3)), 11),
+          pad(fmt(r.peak_rss_mb, 0), 11),
+          pad(name === 'elbo' && tr ? fmt(r.forward_ms / tr.forward_ms, 2) : '', 11),
+          pad(name === 'elbo' && tr ? fmt(r.train_ms / tr.train_ms, 2) : '', 11),
+        ].join(''),
+      );
+    }
+  }
+  console.log('\nper-kernel wall time of one train step, 2 threads:');
+  const total = ours[1].profile!.reduce((s, [, v]) => s + v.ms, 0);
+  for (const [name, v] of ours[1].profile!.slice(0, 15)) {
+    console.log(
+      `${pad(name, 28)} ${pad(fmt(v.ms), 8)} ms ${pad(fmt((100 * v.ms) / total), 6)} % ${pad(String(v.calls), 5)} calls`,
+    );
+  }
+  const json = {
+    train_ratio_2t: torch[1] ? ours[1].train_ms / torch[1].train_ms : null,
+    forward_ratio_2t: torch[1] ? ours[1].forward_ms / torch[1].forward_ms : null,
+    train_ratio_1t: torch[0] ? ours[0].train_ms / torch[0].train_ms : null,
+    forward_ratio_1t: torch[0] ? ours[0].forward_ms / torch[0].forward_ms : null,
+    rss_ratio: torch[1]
+      ? Math.max(ours[0].peak_rss_mb, ours[1].peak_rss_mb) /
+        Math.max(torch[0]?.peak_rss_mb ?? 0, torch[1].peak_rss_mb)
+      : null,
+    speedup_2t: ours[0].train_ms / ours[1].train_ms,
+    elbo: ours.map(({ profile: _p, ...r }) => r),
+    pytorch: torch,
+  };
+  console.log(JSON.stringify(json));
+}
+
+await main();

@@ -1,0 +1,38 @@
+/** Validation of command-line option values: each failure names the option, the value and what is allowed. */
+import { UserError } from './userError.js';
+
+export function parseIntOption(
+  flag: string,
+  value: string,
+  range: { min?: number; max?: number } = {},
+): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new UserError(`${flag} must be an integer, got "${value}"`);
+  }
+  if (range.min !== undefined && n < range.min)
+    throw new UserError(`${flag} must be ≥ ${range.min}, got ${n}`);
+  if (range.max !== undefined && n > range.max)
+    throw new UserError(`${flag} must be ≤ ${range.max}, got ${n}`);
+  return n;
+}
+
+export function parseFloatOption(
+  flag: string,
+  value: string,
+  range: { min?: number; max?: number } = {},
+): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UserError(`${flag} must be a finite number, got "${value}"`);
+  if (range.min !== undefined && n < range.min)
+    throw new UserError(`${flag} must be ≥ ${range.min}, got ${n}`);
+  if (range.max !== undefined && n > range.max)
+    throw new UserError(`${flag} must be ≤ ${range.max}, got ${n}`);
+  return n;
+}
+
+export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UserError(`${flag} must be one of ${choices.join(', ')}; got "${value}"`);
+}

@@ -1,0 +1,361 @@
+// Elementwise and row/column kernels on float32 arrays in the shared memory.
+//
+// Convention (see gemm.ts): kernel(start, end, ...args, scratch) processes only its slice [start, end) of
+// the parallel dimension named in its comment (the element index unless stated), so threads never write
+// the same bytes. Pointers are byte offsets, counts are elements. Main loops are 4-lane SIMD; tails are
+// scalar with the same operation order. Outputs may alias inputs element for element (out = a is fine).
+// Sums over many terms (column sums, squared error) accumulate in float64.
+//
+// No decorators here: biome cannot parse AssemblyScript's @inline on functions; small helpers without
+// loops are inlined by Binaryen at -O3 anyway.
+import { fma } from './simd';
+import { expf1, expv } from './vexp';
+
+// ---------------------------------------------------------------------------------------------------
+// Copies and fills
+
+/** out[i] = value. Parallel over elements. */
+export function fill(start: i32, end: i32, out: usize, value: f32, _scratch: usize): void {
+  const v = f32x4.splat(value);
+  let i = start;
+  for (; i + 4 <= end; i += 4) v128.store(out + ((<usize>i) << 2), v);
+  for (; i < end; i++) store<f32>(out + ((<usize>i) << 2), value);
+}
+
+/** dst[i] = src[i]. Parallel over elements. The ranges must not overlap (other threads copy other slices). */
+export function copy(start: i32, end: i32, src: usize, dst: usize, _scratch: usize): void {
+  if (end <= start) return;
+  memory.copy(dst + ((<usize>start) << 2), src + ((<usize>start) << 2), (<usize>(end - start)) << 2);
+}
+
+/** Copies n floats from src to dst (4-lane body, scalar tail). */
+export function copyRun(src: usize, dst: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(dst + ((<usize>j) << 2), v128.load(src + ((<usize>j) << 2)));
+  for (; j < n; j++) store<f32>(dst + ((<usize>j) << 2), load<f32>(src + ((<usize>j) << 2)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Binary and scaled elementwise operations
+
+/** out = a + b. Parallel over elements. */
+export function add(start: i32, end: i32, a: usize, b: usize, out: usize, _scratch: usize): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** out = a − b. Parallel over elements. */
+export function sub(start: i32, end: i32, a: usize, b: usize, out: usize, _scratch: usize): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, f32x4.sub(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, load<f32>(a + o) - load<f32>(b + o));
+  }
+}
+
+/** out = a ⊙ b. Parallel over elements. */
+export function mul(start: i32, end: i32, a: usize, b: usize, out: usize, _scratch: usize): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+/** out = s·a. Parallel over elements. */
+export function scale(start: i32, end: i32, a: usize, s: f32, out: usize, _scratch: usize): void {
+  const sv = f32x4.splat(s);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), sv));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, load<f32>(a + o) * s);
+  }
+}
+
+/** y += alpha·x (fused in the relaxed-SIMD build, also in the tail via the same fma). Parallel over elements. */
+export function axpy(start: i32, end: i32, x: usize, alpha: f32, y: usize, _scratch: usize): void {
+  const av = f32x4.splat(alpha);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(y + o, fma(av, v128.load(x + o), v128.load(y + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    const r = fma(av, f32x4.splat(load<f32>(x + o)), f32x4.splat(load<f32>(y + o)));
+    store<f32>(y + o, f32x4.extract_lane(r, 0));
+  }
+}
+
+/** out = a + beta·b. Parallel over elements. */
+export function addScaled(
+  start: i32,
+  end: i32,
+  a: usize,
+  b: usize,
+  beta: f32,
+  out: usize,
+  _scratch: usize,
+): void {
+  const bv = f32x4.splat(beta);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, fma(bv, v128.load(b + o), v128.load(a + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    const r = fma(bv, f32x4.splat(load<f32>(b + o)), f32x4.splat(load<f32>(a + o)));
+    store<f32>(out + o, f32x4.extract_lane(r, 0));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Row vectors (biases) and their gradients
+
+/** out[j] = x[j] + v[j] for j < n (4-lane body, scalar tail). */
+function addRun(x: usize, v: usize, out: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = (<usize>j) << 2;
+    v128.store(out + o, f32x4.add(v128.load(x + o), v128.load(v + o)));
+  }
+  for (; j < n; j++) {
+    const o = (<usize>j) << 2;
+    store<f32>(out + o, load<f32>(x + o) + load<f32>(v + o));
+  }
+}
+
+/** out[r, c] = x[r, c] + bias[c] for a [rows, cols] matrix. Parallel over rows. */
+export function addRowVector(
+  start: i32,
+  end: i32,
+  x: usize,
+  bias: usize,
+  out: usize,
+  cols: i32,
+  _scratch: usize,
+): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>cols) << 2;
+    addRun(x + o, bias, out + o, cols);
+  }
+}
+
+/**
+ * out[r, c] = x[r, c] + v[floor(r / rowsPerGroup), c]: adds one vector per group of rows, e.g. a
+ * per-image vector to every pixel of an NHWC batch (rowsPerGroup = H·W). Parallel over rows.
+ */
+export function addGroupRowVector(
+  start: i32,
+  end: i32,
+  x: usize,
+  v: usize,
+  out: usize,
+  rowsPerGroup: i32,
+  cols: i32,
+  _scratch: usize,
+): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>cols) << 2;
+    addRun(x + o, v + ((<usize>(r / rowsPerGroup) * <usize>cols) << 2), out + o, cols);
+  }
+}
+
+/** Columns per block of float64 column accumulators (16 KiB, stays in L1). */
+const COL_BLOCK: i32 = 2048;
+
+/**
+ * acc[j] = Σ_{r < rows} x[r·ld + j] for j < w, in float64 (acc: w doubles). x points at column 0 of the
+ * block, ld is the row stride in floats. Each float32 quad is widened to two f64x2 halves and added.
+ */
+export function columnSumsF64(x: usize, ld: i32, rows: i32, w: i32, acc: usize): void {
+  memory.fill(acc, 0, (<usize>w) << 3);
+  const stride = (<usize>ld) << 2;
+  let row = x;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    for (; j + 4 <= w; j += 4) {
+      const v = v128.load(row + ((<usize>j) << 2));
+      const p = acc + ((<usize>j) << 3);
+      v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
+      v128.store(
+        p,
+        f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1))),
+        16,
+      );
+    }
+    for (; j < w; j++) {
+      const p = acc + ((<usize>j) << 3);
+      store<f64>(p, load<f64>(p) + <f64>load<f32>(row + ((<usize>j) << 2)));
+    }
+    row += stride;
+  }
+}
+
+/**
+ * out[c] (+)= Σ_r x[r, c] for a [rows, cols] matrix (the bias gradient), accumulated in float64 and rounded
+ * once; accumulate = 1 adds to out, 0 overwrites. Parallel over columns. scratch: 16 KiB.
+ */
+export function sumColumns(
+  start: i32,
+  end: i32,
+  x: usize,
+  out: usize,
+  rows: i32,
+  cols: i32,
+  accumulate: i32,
+  scratch: usize,
+): void {
+  for (let c0 = start; c0 < end; c0 += COL_BLOCK) {
+    const w = min(COL_BLOCK, end - c0);
+    columnSumsF64(x + ((<usize>c0) << 2), cols, rows, w, scratch);
+    for (let j = 0; j < w; j++) {
+      const o = out + ((<usize>(c0 + j)) << 2);
+      const s = load<f64>(scratch + ((<usize>j) << 3));
+      store<f32>(o, accumulate !== 0 ? <f32>(<f64>load<f32>(o) + s) : <f32>s);
+    }
+  }
+}
+
+/**
+ * out[g, c] = Σ_{r = g·rowsPerGroup}^{(g+1)·rowsPerGroup − 1} x[r, c] (per-image sums of an NHWC batch with
+ * rowsPerGroup = H·W), accumulated in float64. Parallel over groups g. scratch: 16 KiB.
+ */
+export function sumGroupRows(
+  start: i32,
+  end: i32,
+  x: usize,
+  out: usize,
+  rowsPerGroup: i32,
+  cols: i32,
+  scratch: usize,
+): void {
+  for (let g = start; g < end; g++) {
+    const base = x + ((<usize>g * <usize>rowsPerGroup * <usize>cols) << 2);
+    for (let c0 = 0; c0 < cols; c0 += COL_BLOCK) {
+      const w = min(COL_BLOCK, cols - c0);
+      columnSumsF64(base + ((<usize>c0) << 2), cols, rowsPerGroup, w, scratch);
+      const o = out + ((<usize>g * <usize>cols + <usize>c0) << 2);
+      for (let j = 0; j < w; j++)
+        store<f32>(o + ((<usize>j) << 2), <f32>load<f64>(scratch + ((<usize>j) << 3)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SiLU
+
+/** SiLU(x) = x·s(x), s(x) = 1 / (1 + e^(−x)) (the logistic sigmoid). */
+function siluv(x: v128): v128 {
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(x))));
+  return f32x4.mul(x, s);
+}
+
+/**
+ * SiLU'(x) = s(x)·(1 + x·(1 − s(x))), s = sigmoid. With e = e^(−x), 1 − s = e/(1 + e) = e·s; that form
+ * has no cancellation for x ≥ 0 (s → 1), while for x < 0 (s < 1/2) 1 − s is exact enough and avoids
+ * ∞·0 when e overflows.
+ */
+function siluGradv(x: v128): v128 {
+  const e = expv(f32x4.neg(x));
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  const oneMinusS = v128.bitselect(
+    f32x4.mul(e, s),
+    f32x4.sub(f32x4.splat(1), s),
+    f32x4.ge(x, f32x4.splat(0)),
+  );
+  return f32x4.mul(s, fma(x, oneMinusS, f32x4.splat(1)));
+}
+
+/** out = SiLU(x) = x·sigmoid(x). Parallel over elements. */
+export function siluForward(start: i32, end: i32, x: usize, out: usize, _scratch: usize): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, siluv(v128.load(x + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, f32x4.extract_lane(siluv(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/** dx = dy·SiLU'(x), SiLU'(x) = s(x)·(1 + x·(1 − s(x))), s = sigmoid. Parallel over elements. */
+export function siluBackward(start: i32, end: i32, x: usize, dy: usize, dx: usize, _scratch: usize): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(dx + o, f32x4.mul(v128.load(dy + o), siluGradv(v128.load(x + o))));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(dx + o, load<f32>(dy + o) * f32x4.extract_lane(siluGradv(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/** out = e^x (Cephes-style vector exp, see vexp.ts: +0 below −87.3365, +∞ above 88.7228). Parallel over elements. */
+export function expForward(start: i32, end: i32, x: usize, out: usize, _scratch: usize): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, expv(v128.load(x + o)));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, expf1(load<f32>(x + o)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reductions
+
+/**
+ * Σ_i (a[i] − b[i])² over [start, end), each term and the sum in float64 (the float32 inputs are widened
+ * before subtracting, so the result is the exact-input float64 sum up to float64 rounding). Called
+ * single-threaded over the whole range; returns the value.
+ */
+export function squaredErrorSum(start: i32, end: i32, a: usize, b: usize, _scratch: usize): f64 {
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    const va = v128.load(a + o);
+    const vb = v128.load(b + o);
+    const d0 = f64x2.sub(f64x2.promote_low_f32x4(va), f64x2.promote_low_f32x4(vb));
+    const d1 = f64x2.sub(
+      f64x2.promote_low_f32x4(f32x4.shuffle(va, va, 2, 3, 0, 1)),
+      f64x2.promote_low_f32x4(f32x4.shuffle(vb, vb, 2, 3, 0, 1)),
+    );
+    s0 = f64x2.add(s0, f64x2.mul(d0, d0));
+    s1 = f64x2.add(s1, f64x2.mul(d1, d1));
+  }
+  const s = f64x2.add(s0, s1);
+  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    const d = <f64>load<f32>(a + o) - <f64>load<f32>(b + o);
+    total += d * d;
+  }
+  return total;
+}

@@ -1,0 +1,329 @@
+// Group normalization over NHWC batches (Wu & He 2018, "Group Normalization", ECCV; PyTorch's
+// torch.nn.GroupNorm semantics).
+//
+// For image n and group g of the C/G consecutive channels [g·C/G, (g+1)·C/G), with M = H·W·(C/G) values:
+//   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased variance),   rstd = 1/√(σ² + eps),
+//   x̂ = (x − μ)·rstd,   y = x̂·γ_c + β_c.
+// The parallel index is i = n·G + g. A thread's slice is processed image by image: the groups of one image
+// in the slice are a contiguous run of channels, so every pass walks the pixels of that image and runs
+// 4-lane SIMD across the run (per-channel accumulators in scratch), then folds channels into groups.
+// Statistics are two-pass and in float64: per-channel sums → μ, then per-channel Σ (x − μ)² with x widened
+// to float64 → σ². No catastrophic cancellation for any mean/spread ratio.
+//
+// Backward (same notation, dy the incoming gradient, A = Σ_group dy·γ_c, B = Σ_group dy·γ_c·x̂):
+//   dβ_c = Σ dy,   dγ_c = Σ dy·x̂   (per image; the caller sums over n with sumColumns),
+//   dx = rstd·(γ_c·dy − A/M − x̂·B/M) = (rstd·γ_c)·dy + (x − μ)·(−rstd²·B/M) + (−rstd·A/M).
+// Σ dy·x̂ is accumulated as rstd·Σ dy·(x − μ) in float64 with the saved μ, not as Σ dy·x − μ·Σ dy.
+// The forward's elementwise pass forms x − μ as (x − μ_hi) − μ_lo, μ_hi = fl32(μ), μ_lo = fl32(μ − μ_hi):
+// the first difference is exact (Sterbenz) when x is within a factor 2 of μ, so y keeps float32 relative
+// accuracy even when |μ| ≫ σ (a single float32 μ would cost up to ulp(μ)/2σ). The backward uses the saved
+// float32 μ, as PyTorch does.
+import { columnSumsF64 } from './elementwise';
+import { fma } from './simd';
+
+/** Channels per chunk: the scratch areas below use at most 40 bytes per channel (5 MiB of the 8 MiB). */
+const MAX_CH: i32 = 131072;
+
+/** acc[j] = Σ_{r < rows} (x[r·ld + j] − mu[j])² in float64 (acc, mu: w doubles). */
+function columnCenteredSquaresF64(x: usize, ld: i32, rows: i32, w: i32, mu: usize, acc: usize): void {
+  memory.fill(acc, 0, (<usize>w) << 3);
+  const stride = (<usize>ld) << 2;
+  let row = x;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    for (; j + 4 <= w; j += 4) {
+      const v = v128.load(row + ((<usize>j) << 2));
+      const p = acc + ((<usize>j) << 3);
+      const m = mu + ((<usize>j) << 3);
+      const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), v128.load(m));
+      const d1 = f64x2.sub(f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1)), v128.load(m, 16));
+      v128.store(p, f64x2.add(v128.load(p), f64x2.mul(d0, d0)));
+      v128.store(p, f64x2.add(v128.load(p, 16), f64x2.mul(d1, d1)), 16);
+    }
+    for (; j < w; j++) {
+      const p = acc + ((<usize>j) << 3);
+      const d = <f64>load<f32>(row + ((<usize>j) << 2)) - load<f64>(mu + ((<usize>j) << 3));
+      store<f64>(p, load<f64>(p) + d * d);
+    }
+    row += stride;
+  }
+}
+
+/** sDy[j] = Σ_r dy[r·ld + j],  sDyXc[j] = Σ_r dy[r·ld + j]·(x[r·ld + j] − mu[j]), all float64. */
+function columnDyStatsF64(
+  x: usize,
+  dy: usize,
+  ld: i32,
+  rows: i32,
+  w: i32,
+  mu: usize,
+  sDy: usize,
+  sDyXc: usize,
+): void {
+  memory.fill(sDy, 0, (<usize>w) << 3);
+  memory.fill(sDyXc, 0, (<usize>w) << 3);
+  const stride = (<usize>ld) << 2;
+  let off: usize = 0;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    for (; j + 4 <= w; j += 4) {
+      const o = off + ((<usize>j) << 2);
+      const vx = v128.load(x + o);
+      const vd = v128.load(dy + o);
+      const m = mu + ((<usize>j) << 3);
+      const d0 = f64x2.promote_low_f32x4(vd);
+      const d1 = f64x2.promote_low_f32x4(f32x4.shuffle(vd, vd, 2, 3, 0, 1));
+      const c0 = f64x2.sub(f64x2.promote_low_f32x4(vx), v128.load(m));
+      const c1 = f64x2.sub(f64x2.promote_low_f32x4(f32x4.shuffle(vx, vx, 2, 3, 0, 1)), v128.load(m, 16));
+      const p = sDy + ((<usize>j) << 3);
+      v128.store(p, f64x2.add(v128.load(p), d0));
+      v128.store(p, f64x2.add(v128.load(p, 16), d1), 16);
+      const q = sDyXc + ((<usize>j) << 3);
+      v128.store(q, f64x2.add(v128.load(q), f64x2.mul(d0, c0)));
+      v128.store(q, f64x2.add(v128.load(q, 16), f64x2.mul(d1, c1)), 16);
+    }
+    for (; j < w; j++) {
+      const o = off + ((<usize>j) << 2);
+      const d = <f64>load<f32>(dy + o);
+      const c = <f64>load<f32>(x + o) - load<f64>(mu + ((<usize>j) << 3));
+      const p = sDy + ((<usize>j) << 3);
+      store<f64>(p, load<f64>(p) + d);
+      const q = sDyXc + ((<usize>j) << 3);
+      store<f64>(q, load<f64>(q) + d * c);
+    }
+    off += stride;
+  }
+}
+
+/** One image n, groups [ga, gb): statistics, then y = (x − μ)·(rstd·γ) + β. */
+function forwardChunk(
+  x: usize,
+  gamma: usize,
+  beta: usize,
+  out: usize,
+  mean: usize,
+  rstd: usize,
+  hw: i32,
+  C: i32,
+  G: i32,
+  n: i32,
+  ga: i32,
+  gb: i32,
+  eps: f32,
+  scratch: usize,
+): void {
+  const cg = C / G;
+  const c0 = ga * cg;
+  const L = (gb - ga) * cg;
+  const off = (<usize>n * <usize>hw * <usize>C + <usize>c0) << 2;
+  const xb = x + off;
+  const ob = out + off;
+  const acc = scratch; // f64[L]: per-channel sums
+  const mu64 = acc + ((<usize>L) << 3); // f64[L]: the channel's group mean
+  const muHi = mu64 + ((<usize>L) << 3); // f32[L]: μ rounded to float32
+  const muLo = muHi + ((<usize>L) << 2); // f32[L]: μ − μ_hi rounded to float32
+  const a32 = muLo + ((<usize>L) << 2); // f32[L]: rstd·γ_c
+  const M = <f64>hw * <f64>cg;
+
+  // Pass 1: μ = (1/M) Σ x.
+  columnSumsF64(xb, C, hw, L, acc);
+  for (let g = ga; g < gb; g++) {
+    const j0 = (g - ga) * cg;
+    let s: f64 = 0;
+    for (let j = j0; j < j0 + cg; j++) s += load<f64>(acc + ((<usize>j) << 3));
+    const mu = s / M;
+    for (let j = j0; j < j0 + cg; j++) store<f64>(mu64 + ((<usize>j) << 3), mu);
+  }
+  // Pass 2: σ² = (1/M) Σ (x − μ)², rstd = 1/√(σ² + eps).
+  columnCenteredSquaresF64(xb, C, hw, L, mu64, acc);
+  for (let g = ga; g < gb; g++) {
+    const j0 = (g - ga) * cg;
+    let s: f64 = 0;
+    for (let j = j0; j < j0 + cg; j++) s += load<f64>(acc + ((<usize>j) << 3));
+    const mu = load<f64>(mu64 + ((<usize>j0) << 3));
+    const r = 1 / Math.sqrt(s / M + <f64>eps);
+    const ng = (<usize>(n * G + g)) << 2;
+    store<f32>(mean + ng, <f32>mu);
+    store<f32>(rstd + ng, <f32>r);
+    const hi = <f32>mu;
+    const lo = <f32>(mu - <f64>hi);
+    for (let j = j0; j < j0 + cg; j++) {
+      store<f32>(muHi + ((<usize>j) << 2), hi);
+      store<f32>(muLo + ((<usize>j) << 2), lo);
+      store<f32>(a32 + ((<usize>j) << 2), <f32>(r * <f64>load<f32>(gamma + ((<usize>(c0 + j)) << 2))));
+    }
+  }
+  // Pass 3: y = ((x − μ_hi) − μ_lo)·a + β, a = rstd·γ_c.
+  const bb = beta + ((<usize>c0) << 2);
+  const stride = (<usize>C) << 2;
+  let o: usize = 0;
+  for (let p = 0; p < hw; p++) {
+    let j = 0;
+    for (; j + 4 <= L; j += 4) {
+      const q = (<usize>j) << 2;
+      const xc = f32x4.sub(f32x4.sub(v128.load(xb + o + q), v128.load(muHi + q)), v128.load(muLo + q));
+      v128.store(ob + o + q, fma(xc, v128.load(a32 + q), v128.load(bb + q)));
+    }
+    for (; j < L; j++) {
+      const q = (<usize>j) << 2;
+      const xc = f32x4.splat(load<f32>(xb + o + q) - load<f32>(muHi + q) - load<f32>(muLo + q));
+      const y = fma(xc, f32x4.splat(load<f32>(a32 + q)), f32x4.splat(load<f32>(bb + q)));
+      store<f32>(ob + o + q, f32x4.extract_lane(y, 0));
+    }
+    o += stride;
+  }
+}
+
+/**
+ * GroupNorm forward over an NHWC batch x [N, hw, C] (hw = H·W pixels, G groups dividing C): out = y, and
+ * saves mean and rstd = 1/√(σ² + eps) as float32 [N·G] for the backward. Parallel over i = n·G + g.
+ * scratch: 28 bytes per channel.
+ */
+export function groupNormForward(
+  start: i32,
+  end: i32,
+  x: usize,
+  gamma: usize,
+  beta: usize,
+  out: usize,
+  mean: usize,
+  rstd: usize,
+  hw: i32,
+  C: i32,
+  G: i32,
+  eps: f32,
+  scratch: usize,
+): void {
+  const gpc = max(1, MAX_CH / (C / G));
+  let i = start;
+  while (i < end) {
+    const n = i / G;
+    const ga = i - n * G;
+    const gb = min(G, ga + min(end - i, gpc));
+    forwardChunk(x, gamma, beta, out, mean, rstd, hw, C, G, n, ga, gb, eps, scratch);
+    i += gb - ga;
+  }
+}
+
+/** One image n, groups [ga, gb) of the backward. */
+function backwardChunk(
+  x: usize,
+  dy: usize,
+  gamma: usize,
+  mean: usize,
+  rstd: usize,
+  dx: usize,
+  dGamma: usize,
+  dBeta: usize,
+  hw: i32,
+  C: i32,
+  G: i32,
+  n: i32,
+  ga: i32,
+  gb: i32,
+  scratch: usize,
+): void {
+  const cg = C / G;
+  const c0 = ga * cg;
+  const L = (gb - ga) * cg;
+  const off = (<usize>n * <usize>hw * <usize>C + <usize>c0) << 2;
+  const sDy = scratch; // f64[L]: Σ dy per channel
+  const sDyXc = sDy + ((<usize>L) << 3); // f64[L]: Σ dy·(x − μ) per channel
+  const mu64 = sDyXc + ((<usize>L) << 3); // f64[L]: saved μ of the channel's group
+  const u32 = mu64 + ((<usize>L) << 3); // f32[L]: rstd·γ_c
+  const mu32 = u32 + ((<usize>L) << 2); // f32[L]: μ
+  const k2 = mu32 + ((<usize>L) << 2); // f32[L]: −rstd²·B/M
+  const k3 = k2 + ((<usize>L) << 2); // f32[L]: −rstd·A/M
+  const M = <f64>hw * <f64>cg;
+
+  for (let g = ga; g < gb; g++) {
+    const mu = <f64>load<f32>(mean + ((<usize>(n * G + g)) << 2));
+    const j0 = (g - ga) * cg;
+    for (let j = j0; j < j0 + cg; j++) store<f64>(mu64 + ((<usize>j) << 3), mu);
+  }
+  // Pass 1: per-channel Σ dy and Σ dy·(x − μ).
+  columnDyStatsF64(x + off, dy + off, C, hw, L, mu64, sDy, sDyXc);
+  for (let g = ga; g < gb; g++) {
+    const ng = (<usize>(n * G + g)) << 2;
+    const mu = load<f32>(mean + ng);
+    const r = <f64>load<f32>(rstd + ng);
+    const j0 = (g - ga) * cg;
+    let A: f64 = 0; // Σ dy·γ
+    let B: f64 = 0; // Σ dy·γ·x̂
+    for (let j = j0; j < j0 + cg; j++) {
+      const c = (<usize>(c0 + j)) << 2;
+      const gm = <f64>load<f32>(gamma + c);
+      const db = load<f64>(sDy + ((<usize>j) << 3));
+      const dg = r * load<f64>(sDyXc + ((<usize>j) << 3)); // Σ dy·x̂ over this channel's pixels
+      const pc = ((<usize>n * <usize>C) << 2) + c;
+      store<f32>(dBeta + pc, <f32>db);
+      store<f32>(dGamma + pc, <f32>dg);
+      A += gm * db;
+      B += gm * dg;
+    }
+    const c2 = <f32>((-r * r * B) / M);
+    const c3 = <f32>((-r * A) / M);
+    for (let j = j0; j < j0 + cg; j++) {
+      const q = (<usize>j) << 2;
+      store<f32>(u32 + q, <f32>(r * <f64>load<f32>(gamma + ((<usize>(c0 + j)) << 2))));
+      store<f32>(mu32 + q, mu);
+      store<f32>(k2 + q, c2);
+      store<f32>(k3 + q, c3);
+    }
+  }
+  // Pass 2: dx = u·dy + (x − μ)·k2 + k3.
+  const xb = x + off;
+  const db = dy + off;
+  const ob = dx + off;
+  const stride = (<usize>C) << 2;
+  let o: usize = 0;
+  for (let p = 0; p < hw; p++) {
+    let j = 0;
+    for (; j + 4 <= L; j += 4) {
+      const q = (<usize>j) << 2;
+      const xc = f32x4.sub(v128.load(xb + o + q), v128.load(mu32 + q));
+      const t = fma(xc, v128.load(k2 + q), v128.load(k3 + q));
+      v128.store(ob + o + q, fma(v128.load(db + o + q), v128.load(u32 + q), t));
+    }
+    for (; j < L; j++) {
+      const q = (<usize>j) << 2;
+      const xc = f32x4.splat(load<f32>(xb + o + q) - load<f32>(mu32 + q));
+      const t = fma(xc, f32x4.splat(load<f32>(k2 + q)), f32x4.splat(load<f32>(k3 + q)));
+      const v = fma(f32x4.splat(load<f32>(db + o + q)), f32x4.splat(load<f32>(u32 + q)), t);
+      store<f32>(ob + o + q, f32x4.extract_lane(v, 0));
+    }
+    o += stride;
+  }
+}
+
+/**
+ * GroupNorm backward: dx [N, hw, C], and per-image parameter gradients dGammaPerImage[n, c] = Σ_hw dy·x̂,
+ * dBetaPerImage[n, c] = Σ_hw dy (float32 [N, C]; dγ, dβ = sumColumns over N). mean, rstd: as saved by
+ * groupNormForward. Parallel over i = n·G + g. scratch: 40 bytes per channel.
+ */
+export function groupNormBackward(
+  start: i32,
+  end: i32,
+  x: usize,
+  dy: usize,
+  gamma: usize,
+  mean: usize,
+  rstd: usize,
+  dx: usize,
+  dGammaPerImage: usize,
+  dBetaPerImage: usize,
+  hw: i32,
+  C: i32,
+  G: i32,
+  scratch: usize,
+): void {
+  const gpc = max(1, MAX_CH / (C / G));
+  let i = start;
+  while (i < end) {
+    const n = i / G;
+    const ga = i - n * G;
+    const gb = min(G, ga + min(end - i, gpc));
+    backwardChunk(x, dy, gamma, mean, rstd, dx, dGammaPerImage, dBetaPerImage, hw, C, G, n, ga, gb, scratch);
+    i += gb - ga;
+  }
+}

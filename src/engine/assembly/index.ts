@@ -1,0 +1,25 @@
+// The kernel module: every export here is callable from TypeScript on pointers into the shared memory.
+export { gemm, gemmBatched } from './gemm';
+export { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv';
+export {
+  add,
+  addGroupRowVector,
+  addRowVector,
+  addScaled,
+  axpy,
+  copy,
+  expForward,
+  fill,
+  mul,
+  scale,
+  siluBackward,
+  siluForward,
+  squaredErrorSum,
+  sub,
+  sumColumns,
+  sumGroupRows,
+} from './elementwise';
+export { groupNormBackward, groupNormForward } from './groupnorm';
+export { softmaxRows, softmaxRowsBackward } from './softmax';
+export { concatChannels, splitChannels, upsampleNearest2x, upsampleNearest2xBackward } from './resample';
+export { adamStep, emaUpdate } from './adam';

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeEngine } from '../../node/engine.js';
+import { download, relativeL2, upload } from '../../test/helpers/engine.js';
+import { Rng } from '../random/rng.js';
+import type { Engine } from './engine.js';
+
+interface ConvShape {
+  N: number;
+  H: number;
+  W: number;
+  Cin: number;
+  Cout: number;
+  k: number;
+  stride: number;
+  pad: number;
+}
+
+const outSize = (size: number, s: ConvShape) => Math.floor((size + 2 * s.pad - s.k) / s.stride) + 1;
+
+/** Naive float64 NHWC convolution, weights [k][k][Cin][Cout] (the definition, written independently). */
+function convReference(x: Float64Array, w: Float64Array, s: ConvShape): Float64Array {
+  const Ho = outSize(s.H, s);
+  const Wo = outSize(s.W, s);
+  const out = new Float64Array(s.N * Ho * Wo * s.Cout);
+  for (let n = 0; n < s.N; n++)
+    for (let oy = 0; oy < Ho; oy++)
+      for (let ox = 0; ox < Wo; ox++)
+        for (let co = 0; co < s.Cout; co++) {
+          let acc = 0;
+          for (let ky = 0; ky < s.k; ky++)
+            for (let kx = 0; kx < s.k; kx++) {
+              const iy = oy * s.stride - s.pad + ky;
+              const ix = ox * s.stride - s.pad + kx;
+              if (iy < 0 || iy >= s.H || ix < 0 || ix >= s.W) continue;
+              for (let ci = 0; ci < s.Cin; ci++) {
+                acc +=
+                  x[((n * s.H + iy) * s.W + ix) * s.Cin + ci] *
+                  w[((ky * s.k + kx) * s.Cin + ci) * s.Cout + co];
+              }
+            }
+          out[((n * Ho + oy) * Wo + ox) * s.Cout + co] = acc;
+        }
+  return out;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+const SHAPES: ConvShape[] = [
+  { N: 2, H: 7, W: 6, Cin: 8, Cout: 12, k: 3, stride: 1, pad: 1 },
+  { N: 3, H: 9, W: 9, Cin: 4, Cout: 8, k: 3, stride: 2, pad: 1 },
+  { N: 2, H: 5, W: 5, Cin: 1, Cout: 5, k: 3, stride: 1, pad: 1 },
+  { N: 1, H: 6, W: 5, Cin: 6, Cout: 3, k: 1, stride: 1, pad: 0 },
+  { N: 2, H: 8, W: 8, Cin: 36, Cout: 20, k: 3, stride: 2, pad: 1 },
+];
+
+describe.each([1, 2])('conv2d kernels, %i thread(s)', (threads) => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createNodeEngine({ threads });
+  });
+  afterAll(() => engine.dispose());
+
+  it.each(SHAPES)('forward and both gradients match the float64 definition: %o', (s) => {
+    const rng = Rng.fromSeed(11);
+    const Ho = outSize(s.H, s);
+    const Wo = outSize(s.W, s);
+    const nx = s.N * s.H * s.W * s.Cin;
+    const nw = s.k * s.k * s.Cin * s.Cout;
+    const ny = s.N * Ho * Wo * s.Cout;
+    const x = Float64Array.from(rng.fillNormal(new Float32Array(nx)));
+    const w = Float64Array.from(rng.fillNormal(new Float32Array(nw)));
+    const dy = Float64Array.from(rng.fillNormal(new Float32Array(ny)));
+    const px = upload(engine, x);
+    const pw = upload(engine, w);
+    const pdy = upload(engine, dy);
+    const py = engine.heap.alloc(ny * 4);
+    const pdx = engine.heap.alloc(nx * 4);
+    const pdw = engine.heap.alloc(nw * 4);
+    const geom = [s.H, s.W, s.Cin, Ho, Wo, s.Cout, s.k, s.k, s.stride, s.pad];
+    engine.parallel('conv2dForward', s.N * Ho * Wo, 4, [px, pw, py, ...geom, 0]);
+    engine.parallel('conv2dBackwardInput', s.N * s.H * s.W, 4, [pdy, pw, pdx, ...geom, 0]);
+    engine.parallel('conv2dBackwardWeight', nw / s.Cout, 4, [px, pdy, pdw, s.N * Ho * Wo, ...geom, 0]);
+
+    // float32 products summed over ≤ 324 terms: relative L2 error ~1e-7, allow 2e-6.
+    expect(relativeL2(download(engine, py, ny), convReference(x, w, s))).toBeLessThan(2e-6);
+
+    // Gradients of L = Σ dy ⊙ conv(x, w) by central differences of the float64 definition (exact for a
+    // bilinear function up to rounding), at 12 random coordinates each.
+    const dx = download(engine, pdx, nx);
+    const dw = download(engine, pdw, nw);
+    const h = 1e-3;
+    for (let trial = 0; trial < 12; trial++) {
+      const i = rng.int(nx);
+      const xp = x.slice();
+      const xm = x.slice();
+      xp[i] += h;
+      xm[i] -= h;
+      const fd = (dot(dy, convReference(xp, w, s)) - dot(dy, convReference(xm, w, s))) / (2 * h);
+      expect(dx[i]).toBeCloseTo(fd, 4);
+      const j = rng.int(nw);
+      const wp = w.slice();
+      const wm = w.slice();
+      wp[j] += h;
+      wm[j] -= h;
+      const fdw = (dot(dy, convReference(x, wp, s)) - dot(dy, convReference(x, wm, s))) / (2 * h);
+      expect(dw[j]).toBeCloseTo(fdw, 3);
+    }
+    // accumulate = 1 adds to what is there.
+    engine.parallel('conv2dForward', s.N * Ho * Wo, 4, [px, pw, py, ...geom, 1]);
+    const twice = convReference(x, w, s).map((v) => 2 * v);
+    expect(relativeL2(download(engine, py, ny), twice)).toBeLessThan(2e-6);
+  });
+});

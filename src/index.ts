@@ -1,0 +1,18 @@
+/**
+ * elbo — likelihood-based generative models (VAE, DDPM) from the ELBO up.
+ * Public API: re-exports only. Node users create an engine with `createNodeEngine` from 'elbo/node'.
+ */
+export * from './diffusion/index.js';
+export { chooseKernelBuild, Engine, type EngineOptions } from './engine/engine.js';
+export type { SpawnWorker, WorkerInit } from './engine/threadPool.js';
+export { runWorker } from './engine/threadPool.js';
+export * from './math/index.js';
+export { Conv2d, GroupNorm, Linear } from './nn/layers.js';
+export { disposeModule, type Module, parameterCount } from './nn/module.js';
+export { fromTorchLayout, loadTorchStateDict, type NamedArray, toTorchLayout } from './nn/torchLayout.js';
+export { Attention, REFERENCE_UNET, ResBlock, timestepEmbedding, UNet, type UNetConfig } from './nn/unet.js';
+export { type LineChartOptions, lineChartSvg, type Series } from './plot/lineChart.js';
+export { Rng, type RngState } from './random/rng.js';
+export * as ops from './tensor/ops/index.js';
+export { Context, type GradNode, type Shape, Tensor } from './tensor/tensor.js';
+export { Adam, type AdamOptions } from './train/optim.js';

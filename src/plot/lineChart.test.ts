@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { lineChartSvg, niceTicks } from './lineChart.js';
+
+describe('niceTicks', () => {
+  it('covers the range with 1-2-5 steps', () => {
+    expect(niceTicks(0, 1000)).toEqual([0, 200, 400, 600, 800, 1000]);
+    expect(niceTicks(-1, 1, 4)).toEqual([-1, -0.5, 0, 0.5, 1]);
+  });
+});
+
+describe('lineChartSvg', () => {
+  it('draws one path per series, in data order, and a legend entry each', () => {
+    const svg = lineChartSvg(
+      [
+        { name: 'a', x: [0, 1, 2], y: [0, 1, 4] },
+        { name: 'b<c', x: [0, 1, 2], y: [4, 1, 0] },
+      ],
+      { title: 'T', xLabel: 'x', yLabel: 'y' },
+    );
+    const paths = svg.match(/<path d="([^"]*)"/g) ?? [];
+    expect(paths).toHaveLength(2);
+    // Series a rises: its first point is lower on the page (larger SVG y) than its last.
+    const pts = [...paths[0]!.matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((m) => Number(m[2]));
+    expect(pts[0]).toBeGreaterThan(pts[2]);
+    expect(svg).toContain('b&lt;c');
+  });
+
+  it('breaks the line at non-finite values and drops non-positive values on a log axis', () => {
+    const svg = lineChartSvg([{ name: 's', x: [0, 1, 2, 3], y: [1, 0, 10, 100] }], {
+      title: 'T',
+      xLabel: 'x',
+      yLabel: 'y',
+      logY: true,
+    });
+    const d = /<path d="([^"]*)"/.exec(svg)![1];
+    expect(d.match(/M/g)).toHaveLength(2);
+    expect(d.match(/L/g)).toHaveLength(1);
+  });
+
+  it('rejects series with mismatched lengths or nothing to draw', () => {
+    expect(() =>
+      lineChartSvg([{ name: 's', x: [0, 1], y: [1] }], { title: '', xLabel: '', yLabel: '' }),
+    ).toThrow(/lengths differ/);
+    expect(() =>
+      lineChartSvg([{ name: 's', x: [0], y: [Number.NaN] }], { title: '', xLabel: '', yLabel: '' }),
+    ).toThrow(/no finite points/);
+  });
+});

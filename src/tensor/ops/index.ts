@@ -1,0 +1,6 @@
+/** Differentiable tensor operations. */
+export * from './conv.js';
+export * from './elementwise.js';
+export * from './linalg.js';
+export * from './norm.js';
+export * from './shape.js';
