@@ -19,7 +19,6 @@ function adam4(
   m: usize,
   v: usize,
   o: usize,
-  b1: v128,
   oneMinusB1: v128,
   b2: v128,
   oneMinusB2: v128,
@@ -67,7 +66,6 @@ export function adamStep(
   scratch: usize,
 ): void {
   const mode = weightDecay === 0 ? 0 : decoupled !== 0 ? 2 : 1;
-  const b1 = f32x4.splat(beta1);
   const oneMinusB1 = f32x4.splat(<f32>(1 - <f64>beta1));
   const b2 = f32x4.splat(beta2);
   const oneMinusB2 = f32x4.splat(<f32>(1 - <f64>beta2));
@@ -78,7 +76,8 @@ export function adamStep(
   const bc2Sqrt = f32x4.splat(<f32>Math.sqrt(<f64>biasCorrection2));
   let i = start;
   for (; i + 4 <= end; i += 4) {
-    adam4(param, grad, m, v, <usize>i << 2, b1, oneMinusB1, b2, oneMinusB2, ev, wd, decay, stepSize, bc2Sqrt, mode);
+    const o = (<usize>i) << 2;
+    adam4(param, grad, m, v, o, oneMinusB1, b2, oneMinusB2, ev, wd, decay, stepSize, bc2Sqrt, mode);
   }
   const rest = end - i;
   if (rest > 0) {
@@ -90,7 +89,8 @@ export function adamStep(
     memory.copy(scratch + 16, grad + o, n);
     memory.copy(scratch + 32, m + o, n);
     memory.copy(scratch + 48, v + o, n);
-    adam4(scratch, scratch + 16, scratch + 32, scratch + 48, 0, b1, oneMinusB1, b2, oneMinusB2, ev, wd, decay, stepSize, bc2Sqrt, mode);
+    const s = scratch;
+    adam4(s, s + 16, s + 32, s + 48, 0, oneMinusB1, b2, oneMinusB2, ev, wd, decay, stepSize, bc2Sqrt, mode);
     memory.copy(param + o, scratch, n);
     memory.copy(m + o, scratch + 32, n);
     memory.copy(v + o, scratch + 48, n);
@@ -108,7 +108,7 @@ export function emaUpdate(start: i32, end: i32, ema: usize, param: usize, decay:
   }
   for (; i < end; i++) {
     const o = <usize>i << 2;
-    const r = fma(d, f32x4.splat(load<f32>(ema + o)), f32x4.splat(load<f32>(param + o) * <f32>(1 - <f64>decay)));
+    const r = fma(d, f32x4.splat(load<f32>(ema + o)), f32x4.mul(w, f32x4.splat(load<f32>(param + o))));
     store<f32>(ema + o, f32x4.extract_lane(r, 0));
   }
 }

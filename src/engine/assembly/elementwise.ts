@@ -6,10 +6,11 @@
 // scalar with the same operation order. Outputs may alias inputs element for element (out = a is fine).
 // Sums over many terms (column sums, squared error) accumulate in float64.
 //
-// No decorators here: biome cannot parse AssemblyScript's @inline on functions; small helpers without
-// loops are inlined by Binaryen at -O3 anyway.
+// The exp/SiLU helpers carry AssemblyScript's @inline (like simd.ts and gemm.ts): Binaryen's own inliner
+// did not reliably inline the ~60-instruction vector exp at every call site. biome cannot parse decorators
+// on functions; biome.json excludes src/engine/assembly.
 import { fma } from './simd';
-import { expf1, expv } from './vexp';
+import { expf1, expv, onev } from './vexp';
 
 // ---------------------------------------------------------------------------------------------------
 // Copies and fills
@@ -91,7 +92,7 @@ export function scale(start: i32, end: i32, a: usize, s: f32, out: usize, _scrat
   }
 }
 
-/** y += alpha·x (fused in the relaxed-SIMD build, also in the tail via the same fma). Parallel over elements. */
+/** y += alpha·x (fused in the relaxed-SIMD build, the tail too). Parallel over elements. */
 export function axpy(start: i32, end: i32, x: usize, alpha: f32, y: usize, _scratch: usize): void {
   const av = f32x4.splat(alpha);
   let i = start;
@@ -266,8 +267,10 @@ export function sumGroupRows(
 // SiLU
 
 /** SiLU(x) = x·s(x), s(x) = 1 / (1 + e^(−x)) (the logistic sigmoid). */
+@inline
 function siluv(x: v128): v128 {
-  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(x))));
+  const one = onev();
+  const s = f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
   return f32x4.mul(x, s);
 }
 
@@ -276,15 +279,13 @@ function siluv(x: v128): v128 {
  * has no cancellation for x ≥ 0 (s → 1), while for x < 0 (s < 1/2) 1 − s is exact enough and avoids
  * ∞·0 when e overflows.
  */
+@inline
 function siluGradv(x: v128): v128 {
+  const one = onev();
   const e = expv(f32x4.neg(x));
-  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
-  const oneMinusS = v128.bitselect(
-    f32x4.mul(e, s),
-    f32x4.sub(f32x4.splat(1), s),
-    f32x4.ge(x, f32x4.splat(0)),
-  );
-  return f32x4.mul(s, fma(x, oneMinusS, f32x4.splat(1)));
+  const s = f32x4.div(one, f32x4.add(one, e));
+  const oneMinusS = v128.bitselect(f32x4.mul(e, s), f32x4.sub(one, s), f32x4.ge(x, f32x4.splat(0)));
+  return f32x4.mul(s, fma(x, oneMinusS, one));
 }
 
 /** out = SiLU(x) = x·sigmoid(x). Parallel over elements. */
@@ -313,7 +314,7 @@ export function siluBackward(start: i32, end: i32, x: usize, dy: usize, dx: usiz
   }
 }
 
-/** out = e^x (Cephes-style vector exp, see vexp.ts: +0 below −87.3365, +∞ above 88.7228). Parallel over elements. */
+/** out = e^x (vector exp of vexp.ts: +0 below −87.3365, +∞ from 88.7228). Parallel over elements. */
 export function expForward(start: i32, end: i32, x: usize, out: usize, _scratch: usize): void {
   let i = start;
   for (; i + 4 <= end; i += 4) {

@@ -92,7 +92,7 @@ export function concatChannels(
   }
 }
 
-/** a[p, :] = x[p, 0..ca), b[p, :] = x[p, ca..ca+cb) (the backward of concatChannels). Parallel over pixels p. */
+/** a[p, :] = x[p, 0..ca), b[p, :] = x[p, ca..ca+cb) (concatChannels' backward). Parallel over pixels p. */
 export function splitChannels(
   start: i32,
   end: i32,

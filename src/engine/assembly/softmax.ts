@@ -14,7 +14,15 @@
 import { expf1, expv } from './vexp';
 
 /** out[r, :] = softmax(scale·x[r, :]). Parallel over rows. out may equal x. */
-export function softmaxRows(start: i32, end: i32, x: usize, out: usize, cols: i32, scale: f32, _scratch: usize): void {
+export function softmaxRows(
+  start: i32,
+  end: i32,
+  x: usize,
+  out: usize,
+  cols: i32,
+  scale: f32,
+  _scratch: usize,
+): void {
   const sv = f32x4.splat(scale);
   for (let r = start; r < end; r++) {
     const xr = x + ((<usize>r * <usize>cols) << 2);
@@ -23,7 +31,10 @@ export function softmaxRows(start: i32, end: i32, x: usize, out: usize, cols: i3
     let mv = f32x4.splat(-Infinity);
     let j = 0;
     for (; j + 4 <= cols; j += 4) mv = f32x4.max(mv, f32x4.mul(v128.load(xr + (<usize>j << 2)), sv));
-    let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    let m = max(
+      max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+      max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
+    );
     for (; j < cols; j++) m = max(m, load<f32>(xr + (<usize>j << 2)) * scale);
     // y_j = e^(z_j) (unnormalized), z_j = fl32(scale·x_j − m) computed in float64; Σ_j in float64.
     const s64 = f64x2.splat(<f64>scale);
@@ -65,7 +76,7 @@ export function softmaxRows(start: i32, end: i32, x: usize, out: usize, cols: i3
   }
 }
 
-/** dx[r, :] = scale·y ⊙ (dy − Σ_j dy_j·y_j) for y = softmaxRows(x, scale). Parallel over rows. dx may equal dy. */
+/** dx[r, :] = scale·y ⊙ (dy − Σ_j dy_j·y_j), y = softmaxRows(x, scale). Parallel over rows. dx may be dy. */
 export function softmaxRowsBackward(
   start: i32,
   end: i32,
