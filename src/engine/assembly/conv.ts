@@ -11,31 +11,48 @@
 // (oy, ox) = ((iy + pad − ky)/stride, (ix + pad − kx)/stride) when both divisions are exact and in range.
 import { KC, MC, MR, NR, multiplyPacked, packB, packedBFloats, transpose4 } from './gemm';
 
-// Row pointer of the source for pixel index `pix` and tap (ky, kx), or 0 when the tap falls in the padding.
-// gatherMode 0 (forward): pix is an output pixel; reads input row (oy·s − pad + ky, ox·s − pad + kx).
-// gatherMode 1 (input gradient): pix is an input pixel; reads output-gradient row as described above.
+// Row pointer of the source for a pixel whose coordinates were decoded once (n, by, bx) and tap (ky, kx),
+// or 0 when the tap falls in the padding.
+// gatherMode 0 (forward): (by, bx) = (oy·s − pad, ox·s − pad); reads input row (by + ky, bx + kx).
+// gatherMode 1 (input gradient): (by, bx) = (iy + pad, ix + pad); reads output-gradient row
+// ((by − ky)/s, (bx − kx)/s) when both divisions are exact.
 @inline
-function sourceRow(
-  gatherMode: i32, pix: i32, ky: i32, kx: i32, src: usize,
-  srcH: i32, srcW: i32, pixH: i32, pixW: i32, channels: i32, stride: i32, pad: i32,
+function tapRow(
+  gatherMode: i32, n: i32, by: i32, bx: i32, ky: i32, kx: i32, src: usize,
+  srcH: i32, srcW: i32, channels: i32, stride: i32,
 ): usize {
-  const ox = pix % pixW;
-  const t = pix / pixW;
-  const oy = t % pixH;
-  const n = t / pixH;
+  if (n < 0) return 0;
   let sy: i32, sx: i32;
   if (gatherMode == 0) {
-    sy = oy * stride - pad + ky;
-    sx = ox * stride - pad + kx;
+    sy = by + ky;
+    sx = bx + kx;
   } else {
-    const ty = oy + pad - ky;
-    const tx = ox + pad - kx;
-    if (ty < 0 || tx < 0 || ty % stride != 0 || tx % stride != 0) return 0;
-    sy = ty / stride;
-    sx = tx / stride;
+    sy = by - ky;
+    sx = bx - kx;
+    if (stride != 1) {
+      if (sy < 0 || sx < 0 || sy % stride != 0 || sx % stride != 0) return 0;
+      sy /= stride;
+      sx /= stride;
+    }
   }
-  if (sy < 0 || sy >= srcH || sx < 0 || sx >= srcW) return 0;
+  if (<u32>sy >= <u32>srcH || <u32>sx >= <u32>srcW) return 0;
   return src + ((<usize>(n * srcH + sy) * srcW + sx) * channels) * 4;
+}
+
+// Decodes pixel index `pix` of a pixH×pixW grid into (n, by, bx) for tapRow; n = −1 marks a missing row.
+@inline
+function decodeN(pix: i32, m1: i32, pixH: i32, pixW: i32): i32 {
+  return pix < m1 ? pix / (pixH * pixW) : -1;
+}
+@inline
+function decodeBy(gatherMode: i32, pix: i32, pixH: i32, pixW: i32, stride: i32, pad: i32): i32 {
+  const y = (pix / pixW) % pixH;
+  return gatherMode == 0 ? y * stride - pad : y + pad;
+}
+@inline
+function decodeBx(gatherMode: i32, pix: i32, pixW: i32, stride: i32, pad: i32): i32 {
+  const x = pix % pixW;
+  return gatherMode == 0 ? x * stride - pad : x + pad;
 }
 
 // Packs MR pixel rows [i, i+MR) (rows ≥ m1 are zero) × reduction indices [k0, k0+kc) of the implicit patch
@@ -44,8 +61,14 @@ function packPatchPanel(
   gatherMode: i32, i: i32, m1: i32, k0: i32, kc: i32, dst: usize,
   src: usize, srcH: i32, srcW: i32, pixH: i32, pixW: i32, channels: i32, kw: i32, stride: i32, pad: i32,
 ): void {
-  const h = min(MR, m1 - i);
   const zero = f32x4.splat(0);
+  // Pixel coordinates, decoded once per panel (divisions are slow; taps only add offsets).
+  const n0 = decodeN(i, m1, pixH, pixW), n1 = decodeN(i + 1, m1, pixH, pixW);
+  const n2 = decodeN(i + 2, m1, pixH, pixW), n3 = decodeN(i + 3, m1, pixH, pixW);
+  const y0 = decodeBy(gatherMode, i, pixH, pixW, stride, pad), y1 = decodeBy(gatherMode, i + 1, pixH, pixW, stride, pad);
+  const y2 = decodeBy(gatherMode, i + 2, pixH, pixW, stride, pad), y3 = decodeBy(gatherMode, i + 3, pixH, pixW, stride, pad);
+  const x0 = decodeBx(gatherMode, i, pixW, stride, pad), x1 = decodeBx(gatherMode, i + 1, pixW, stride, pad);
+  const x2 = decodeBx(gatherMode, i + 2, pixW, stride, pad), x3 = decodeBx(gatherMode, i + 3, pixW, stride, pad);
   let k = k0;
   const kEnd = k0 + kc;
   let d = dst;
@@ -55,10 +78,10 @@ function packPatchPanel(
     const len = min(channels - c0, kEnd - k);
     const ky = tap / kw;
     const kx = tap % kw;
-    const r0 = sourceRow(gatherMode, i, ky, kx, src, srcH, srcW, pixH, pixW, channels, stride, pad);
-    const r1 = h > 1 ? sourceRow(gatherMode, i + 1, ky, kx, src, srcH, srcW, pixH, pixW, channels, stride, pad) : 0;
-    const r2 = h > 2 ? sourceRow(gatherMode, i + 2, ky, kx, src, srcH, srcW, pixH, pixW, channels, stride, pad) : 0;
-    const r3 = h > 3 ? sourceRow(gatherMode, i + 3, ky, kx, src, srcH, srcW, pixH, pixW, channels, stride, pad) : 0;
+    const r0 = tapRow(gatherMode, n0, y0, x0, ky, kx, src, srcH, srcW, channels, stride);
+    const r1 = tapRow(gatherMode, n1, y1, x1, ky, kx, src, srcH, srcW, channels, stride);
+    const r2 = tapRow(gatherMode, n2, y2, x2, ky, kx, src, srcH, srcW, channels, stride);
+    const r3 = tapRow(gatherMode, n3, y3, x3, ky, kx, src, srcH, srcW, channels, stride);
     const off = <usize>c0 << 2;
     let c = 0;
     if (((c0 | channels) & 3) == 0) {
@@ -162,11 +185,19 @@ export function conv2dBackwardWeight(
   const packedB = scratch;
   const packedA = packedB + <usize>packedBFloats(KC, Cout) * 4;
   const tile = packedA + <usize>(MC * KC) * 4;
+  // Decoded pixel coordinates of the current reduction block: n, oy·s − pad, ox·s − pad (i32 each).
+  const coords = tile + <usize>(MR * NR) * 4;
   const zero = f32x4.splat(0);
   for (let p0 = 0; p0 < nPix; p0 += KC) {
     const pc = min(KC, nPix - p0);
     const acc = accumulate || p0 > 0;
     packB(dy, Cout, false, p0, pc, Cout, packedB, pc * NR, 0);
+    for (let p = 0; p < pc; p++) {
+      const c = coords + (<usize>p * 12);
+      store<i32>(c, decodeN(p0 + p, nPix, Ho, Wo));
+      store<i32>(c, decodeBy(0, p0 + p, Ho, Wo, stride, pad), 4);
+      store<i32>(c, decodeBx(0, p0 + p, Wo, stride, pad), 8);
+    }
     for (let ib = k0; ib < k1; ib += MC) {
       const ie = min(k1, ib + MC);
       let ap = packedA;
@@ -176,22 +207,25 @@ export function conv2dBackwardWeight(
         let d = ap;
         if ((Cin & 3) == 0 && h == MR) {
           const tap = i / Cin;
-          const ci = i % Cin;
+          const ci = <usize>(i % Cin) << 2;
           const ky = tap / kw;
           const kx = tap % kw;
-          for (let p = p0; p < p0 + pc; p++) {
-            const r = sourceRow(0, p, ky, kx, x, H, W, Ho, Wo, Cin, stride, pad);
-            v128.store(d, r ? v128.load(r + (<usize>ci << 2)) : zero);
+          let c = coords;
+          for (let p = 0; p < pc; p++) {
+            const r = tapRow(0, load<i32>(c), load<i32>(c, 4), load<i32>(c, 8), ky, kx, x, H, W, Cin, stride);
+            v128.store(d, r ? v128.load(r + ci) : zero);
             d += 16;
+            c += 12;
           }
         } else {
-          for (let p = p0; p < p0 + pc; p++) {
+          for (let p = 0; p < pc; p++) {
+            const c = coords + (<usize>p * 12);
             for (let r = 0; r < MR; r++) {
               let v: f32 = 0;
               if (r < h) {
                 const kk = i + r;
                 const tap = kk / Cin;
-                const row = sourceRow(0, p, tap / kw, tap % kw, x, H, W, Ho, Wo, Cin, stride, pad);
+                const row = tapRow(0, load<i32>(c), load<i32>(c, 4), load<i32>(c, 8), tap / kw, tap % kw, x, H, W, Cin, stride);
                 if (row) v = load<f32>(row + (<usize>(kk % Cin) << 2));
               }
               store<f32>(d + (<usize>r << 2), v);

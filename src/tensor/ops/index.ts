@@ -4,3 +4,4 @@ export * from './elementwise.js';
 export * from './linalg.js';
 export * from './norm.js';
 export * from './shape.js';
+export * from './pointwise.js';
