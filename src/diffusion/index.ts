@@ -3,3 +3,4 @@ export * from './forward.js';
 export * from './parameterization.js';
 export * from './posterior.js';
 export * from './schedule.js';
+export * from './vlb.js';

@@ -11,6 +11,8 @@ export interface Series {
   y: ArrayLike<number>;
   /** CSS colour; a palette colour by default. */
   color?: string;
+  /** Draw the points as dots instead of a line (scatter plots). */
+  points?: boolean;
 }
 
 export interface LineChartOptions {
@@ -128,18 +130,28 @@ export function lineChartSvg(series: readonly Series[], options: LineChartOption
   // Lines (NaN, ±Inf and, on a log axis, non-positive values break the line).
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length];
-    let d = '';
-    let pen = false;
-    for (let i = 0; i < s.x.length; i++) {
-      const y = s.y[i];
-      if (!Number.isFinite(y) || (logY && y <= 0)) {
-        pen = false;
-        continue;
+    if (s.points) {
+      const dots: string[] = [];
+      for (let i = 0; i < s.x.length; i++) {
+        const y = s.y[i];
+        if (!Number.isFinite(y) || !Number.isFinite(s.x[i]) || (logY && y <= 0)) continue;
+        dots.push(`<circle cx="${px(s.x[i]).toFixed(1)}" cy="${py(ty(y)).toFixed(1)}" r="1.6"/>`);
       }
-      d += `${pen ? 'L' : 'M'}${px(s.x[i]).toFixed(1)} ${py(ty(y)).toFixed(1)}`;
-      pen = true;
+      out.push(`<g fill="${color}" fill-opacity="0.55">${dots.join('')}</g>`);
+    } else {
+      let d = '';
+      let pen = false;
+      for (let i = 0; i < s.x.length; i++) {
+        const y = s.y[i];
+        if (!Number.isFinite(y) || (logY && y <= 0)) {
+          pen = false;
+          continue;
+        }
+        d += `${pen ? 'L' : 'M'}${px(s.x[i]).toFixed(1)} ${py(ty(y)).toFixed(1)}`;
+        pen = true;
+      }
+      out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
     }
-    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
     const ly = MARGIN.top + 14 + 16 * k;
     const lx = MARGIN.left + plotW - 150;
     out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"/>`);

@@ -9,7 +9,8 @@
 //
 // where the input gradient gathers, for input pixel q = (n, iy, ix) and tap (ky, kx), the output pixel
 // (oy, ox) = ((iy + pad − ky)/stride, (ix + pad − kx)/stride) when both divisions are exact and in range.
-import { KC, MC, MR, NR, multiplyPacked, packB, packedBFloats, transpose4 } from './gemm';
+import { KC, MC, MR, NR, multiplyPacked, packB, packedBFloats } from './gemm';
+import { fma } from './simd';
 
 // Row pointer of the source for a pixel whose coordinates were decoded once (n, by, bx) and tap (ky, kx),
 // or 0 when the tap falls in the padding.
@@ -55,97 +56,121 @@ function decodeBx(gatherMode: i32, pix: i32, pixW: i32, stride: i32, pad: i32): 
   return gatherMode == 0 ? x * stride - pad : x + pad;
 }
 
-// Packs MR pixel rows [i, i+MR) (rows ≥ m1 are zero) × reduction indices [k0, k0+kc) of the implicit patch
-// matrix into [kc][MR]; k = tap·channels + c with tap = ky·kw + kx.
-function packPatchPanel(
-  gatherMode: i32, i: i32, m1: i32, k0: i32, kc: i32, dst: usize,
-  src: usize, srcH: i32, srcW: i32, pixH: i32, pixW: i32, channels: i32, kw: i32, stride: i32, pad: i32,
+// Shared driver of the two gathering convolutions (forward, input gradient), by the indirect convolution
+// algorithm (Dukhan 2019, arXiv:1907.02129v1): no patch matrix is packed at all. For each block of MR result
+// pixels, a table of MR·taps row pointers (into the source image, or into a zero row for padding) is built
+// once; the micro-kernel then walks, tap by tap, MR contiguous channel runs, broadcasting each value
+// against the packed weight panel. Parallel dimension: result pixels (grain MR).
+function convIndirectDriver(
+  gatherMode: i32, m0: i32, m1: i32, nCols: i32,
+  src: usize, srcH: i32, srcW: i32, pixH: i32, pixW: i32, channels: i32, kh: i32, kw: i32, stride: i32, pad: i32,
+  w: usize, wCin: i32, wCout: i32, out: usize, accumulate: bool, scratch: usize,
 ): void {
-  const zero = f32x4.splat(0);
-  // Pixel coordinates, decoded once per panel (divisions are slow; taps only add offsets).
-  const n0 = decodeN(i, m1, pixH, pixW), n1 = decodeN(i + 1, m1, pixH, pixW);
-  const n2 = decodeN(i + 2, m1, pixH, pixW), n3 = decodeN(i + 3, m1, pixH, pixW);
-  const y0 = decodeBy(gatherMode, i, pixH, pixW, stride, pad), y1 = decodeBy(gatherMode, i + 1, pixH, pixW, stride, pad);
-  const y2 = decodeBy(gatherMode, i + 2, pixH, pixW, stride, pad), y3 = decodeBy(gatherMode, i + 3, pixH, pixW, stride, pad);
-  const x0 = decodeBx(gatherMode, i, pixW, stride, pad), x1 = decodeBx(gatherMode, i + 1, pixW, stride, pad);
-  const x2 = decodeBx(gatherMode, i + 2, pixW, stride, pad), x3 = decodeBx(gatherMode, i + 3, pixW, stride, pad);
-  let k = k0;
-  const kEnd = k0 + kc;
-  let d = dst;
-  while (k < kEnd) {
-    const tap = k / channels;
-    const c0 = k % channels;
-    const len = min(channels - c0, kEnd - k);
-    const ky = tap / kw;
-    const kx = tap % kw;
-    const r0 = tapRow(gatherMode, n0, y0, x0, ky, kx, src, srcH, srcW, channels, stride);
-    const r1 = tapRow(gatherMode, n1, y1, x1, ky, kx, src, srcH, srcW, channels, stride);
-    const r2 = tapRow(gatherMode, n2, y2, x2, ky, kx, src, srcH, srcW, channels, stride);
-    const r3 = tapRow(gatherMode, n3, y3, x3, ky, kx, src, srcH, srcW, channels, stride);
-    const off = <usize>c0 << 2;
-    let c = 0;
-    if (((c0 | channels) & 3) == 0) {
-      for (; c + 4 <= len; c += 4) {
-        const o = off + (<usize>c << 2);
-        transpose4(
-          r0 ? v128.load(r0 + o) : zero,
-          r1 ? v128.load(r1 + o) : zero,
-          r2 ? v128.load(r2 + o) : zero,
-          r3 ? v128.load(r3 + o) : zero,
-          d,
-        );
-        d += 64;
+  const taps = kh * kw;
+  const kTotal = taps * channels;
+  const nPanels = (nCols + NR - 1) / NR;
+  // Scratch: packed weights [panel][kTotal][NR] | zero row [channels] | pointer table [taps][MR] | tile.
+  const packedB = scratch;
+  const zeroRow = packedB + <usize>(nPanels * kTotal * NR) * 4;
+  const table = zeroRow + <usize>((channels + 3) & ~3) * 4;
+  const tile = table + <usize>(taps * MR) * 4;
+  memory.fill(zeroRow, 0, <usize>channels * 4);
+  if (gatherMode == 0) {
+    packB(w, wCout, false, 0, kTotal, nCols, packedB, kTotal * NR, 0);
+  } else {
+    // B[(tap, co)][ci] = W[tap][ci][co]: per tap, the transposed Cin×Cout slice.
+    for (let tap = 0; tap < taps; tap++) {
+      packB(w + <usize>tap * wCin * wCout * 4, wCout, true, 0, wCout, nCols, packedB, kTotal * NR, tap * wCout);
+    }
+  }
+  const ldc = <usize>nCols << 2;
+  for (let i = m0; i < m1; i += MR) {
+    const h = min(MR, m1 - i);
+    // Pointer table: for each tap, the MR source rows (zero row where the tap falls outside the image).
+    for (let r = 0; r < MR; r++) {
+      const pix = i + r;
+      const n = decodeN(pix, m1, pixH, pixW);
+      const by = decodeBy(gatherMode, pix, pixH, pixW, stride, pad);
+      const bx = decodeBx(gatherMode, pix, pixW, stride, pad);
+      for (let tap = 0; tap < taps; tap++) {
+        const row = tapRow(gatherMode, n, by, bx, tap / kw, tap % kw, src, srcH, srcW, channels, stride);
+        store<u32>(table + (<usize>(tap * MR + r) << 2), row ? <u32>row : <u32>zeroRow);
       }
     }
-    for (; c < len; c++) {
-      const o = off + (<usize>c << 2);
-      store<f32>(d, r0 ? load<f32>(r0 + o) : 0);
-      store<f32>(d, r1 ? load<f32>(r1 + o) : 0, 4);
-      store<f32>(d, r2 ? load<f32>(r2 + o) : 0, 8);
-      store<f32>(d, r3 ? load<f32>(r3 + o) : 0, 12);
-      d += 16;
+    for (let p = 0; p < nPanels; p++) {
+      const j0 = p * NR;
+      const w8 = min(NR, nCols - j0);
+      let b = packedB + <usize>(p * kTotal * NR) * 4;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      for (let tap = 0; tap < taps; tap++) {
+        const t = table + (<usize>(tap * MR) << 2);
+        let a0 = <usize>load<u32>(t), a1 = <usize>load<u32>(t, 4);
+        let a2 = <usize>load<u32>(t, 8), a3 = <usize>load<u32>(t, 12);
+        for (let c = 0; c < channels; c++) {
+          const b0 = v128.load(b);
+          const b1 = v128.load(b, 16);
+          let s = v128.load32_splat(a0);
+          c00 = fma(s, b0, c00);
+          c01 = fma(s, b1, c01);
+          s = v128.load32_splat(a1);
+          c10 = fma(s, b0, c10);
+          c11 = fma(s, b1, c11);
+          s = v128.load32_splat(a2);
+          c20 = fma(s, b0, c20);
+          c21 = fma(s, b1, c21);
+          s = v128.load32_splat(a3);
+          c30 = fma(s, b0, c30);
+          c31 = fma(s, b1, c31);
+          a0 += 4;
+          a1 += 4;
+          a2 += 4;
+          a3 += 4;
+          b += 32;
+        }
+      }
+      const cp = out + (<usize>i * nCols + j0) * 4;
+      if (h == MR && w8 == NR) {
+        storeTile(cp, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31);
+      } else {
+        storeTile(tile, NR << 2, false, c00, c01, c10, c11, c20, c21, c30, c31);
+        for (let r = 0; r < h; r++) {
+          for (let j = 0; j < w8; j++) {
+            const dst = cp + <usize>r * ldc + (<usize>j << 2);
+            const v = load<f32>(tile + (<usize>(r * NR + j) << 2));
+            store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
+          }
+        }
+      }
     }
-    k += len;
   }
 }
 
-// Shared driver of the two gathering convolutions (forward, input gradient). Parallel dimension: rows of
-// the result (pixels). B is packed by packWeights for each reduction block.
-function convGatherDriver(
-  gatherMode: i32, m0: i32, m1: i32, kTotal: i32, nCols: i32,
-  src: usize, srcH: i32, srcW: i32, pixH: i32, pixW: i32, channels: i32, kw: i32, stride: i32, pad: i32,
-  w: usize, wCin: i32, wCout: i32, out: usize, accumulate: bool, scratch: usize,
+@inline
+function storeTile(
+  c: usize, stride: usize, acc: bool,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
 ): void {
-  const packedB = scratch;
-  const packedA = packedB + <usize>packedBFloats(KC, nCols) * 4;
-  const tile = packedA + <usize>(MC * KC) * 4;
-  for (let k0 = 0; k0 < kTotal; k0 += KC) {
-    const kc = min(KC, kTotal - k0);
-    const acc = accumulate || k0 > 0;
-    if (gatherMode == 0) {
-      // B = W as the [K][Cout] matrix.
-      packB(w, wCout, false, k0, kc, nCols, packedB, kc * NR, 0);
-    } else {
-      // B[(tap, co)][ci] = W[tap][ci][co]: per tap, the transposed Cin×Cout slice.
-      let k = k0;
-      while (k < k0 + kc) {
-        const tap = k / wCout;
-        const co0 = k % wCout;
-        const len = min(wCout - co0, k0 + kc - k);
-        packB(w + <usize>tap * wCin * wCout * 4, wCout, true, co0, len, nCols, packedB, kc * NR, k - k0);
-        k += len;
-      }
-    }
-    for (let ib = m0; ib < m1; ib += MC) {
-      const ie = min(m1, ib + MC);
-      let ap = packedA;
-      for (let i = ib; i < ie; i += MR) {
-        packPatchPanel(gatherMode, i, ie, k0, kc, ap, src, srcH, srcW, pixH, pixW, channels, kw, stride, pad);
-        ap += <usize>kc * MR * 4;
-      }
-      multiplyPacked(packedA, ib, ie, packedB, kc * NR, kc, nCols, out, nCols, acc, tile);
-    }
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + stride));
+    c11 = f32x4.add(c11, v128.load(c + stride, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * stride));
+    c21 = f32x4.add(c21, v128.load(c + 2 * stride, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * stride));
+    c31 = f32x4.add(c31, v128.load(c + 3 * stride, 16));
   }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + stride, c10);
+  v128.store(c + stride, c11, 16);
+  v128.store(c + 2 * stride, c20);
+  v128.store(c + 2 * stride, c21, 16);
+  v128.store(c + 3 * stride, c30);
+  v128.store(c + 3 * stride, c31, 16);
 }
 
 /**
@@ -157,7 +182,7 @@ export function conv2dForward(
   H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
   accumulate: bool, scratch: usize,
 ): void {
-  convGatherDriver(0, p0, p1, kh * kw * Cin, Cout, x, H, W, Ho, Wo, Cin, kw, stride, pad, w, Cin, Cout, out, accumulate, scratch);
+  convIndirectDriver(0, p0, p1, Cout, x, H, W, Ho, Wo, Cin, kh, kw, stride, pad, w, Cin, Cout, out, accumulate, scratch);
 }
 
 /**
@@ -169,7 +194,7 @@ export function conv2dBackwardInput(
   H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
   accumulate: bool, scratch: usize,
 ): void {
-  convGatherDriver(1, q0, q1, kh * kw * Cout, Cin, dy, Ho, Wo, H, W, Cout, kw, stride, pad, w, Cin, Cout, dx, accumulate, scratch);
+  convIndirectDriver(1, q0, q1, Cin, dy, Ho, Wo, H, W, Cout, kh, kw, stride, pad, w, Cin, Cout, dx, accumulate, scratch);
 }
 
 /**
@@ -236,6 +261,98 @@ export function conv2dBackwardWeight(
         ap += <usize>pc * MR * 4;
       }
       multiplyPacked(packedA, ib, ie, packedB, pc * NR, pc, Cout, dw, Cout, acc, tile);
+    }
+  }
+}
+
+/**
+ * dW (+)= Σ_p patch(p)ᵀ dy[p], computed as its transpose dWᵀ[co][k] = Σ_p dy[p][co] · patch(p)[k] so that
+ * neither operand needs packing: for a tile of 4 output channels × 8 consecutive input channels of one tap,
+ * each pixel contributes 4 broadcasts of dy[p][co..co+3] against two vectors read straight from the input
+ * row (or a zero row in the padding). Pixels go in blocks whose row-pointer table (per tap) is built once.
+ * Needs Cin % 8 == 0 and Cout % 4 == 0 (else use conv2dBackwardWeight).
+ * Parallel dimension: tiles, index = (k/8)·(Cout/4) + co/4, so threads never share output.
+ */
+export function conv2dBackwardWeightDirect(
+  t0: i32, t1: i32, x: usize, dy: usize, dw: usize, nPix: i32,
+  H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
+  accumulate: bool, scratch: usize,
+): void {
+  const taps = kh * kw;
+  const coTiles = Cout >> 2;
+  const PB: i32 = 256;
+  // Scratch: zero row | pointer table [taps][PB] | partial sums dWᵀ tiles [tile][4][8].
+  const zeroRow = scratch;
+  const table = zeroRow + <usize>Cin * 4;
+  const partial = table + <usize>(taps * PB) * 4;
+  memory.fill(zeroRow, 0, <usize>Cin * 4);
+  memory.fill(partial, 0, <usize>(t1 - t0) * 128);
+  const dyRow = <usize>Cout << 2;
+  for (let p0 = 0; p0 < nPix; p0 += PB) {
+    const pc = min(PB, nPix - p0);
+    for (let q = 0; q < pc; q++) {
+      const pix = p0 + q;
+      const n = decodeN(pix, nPix, Ho, Wo);
+      const by = decodeBy(0, pix, Ho, Wo, stride, pad);
+      const bx = decodeBx(0, pix, Wo, stride, pad);
+      for (let tap = 0; tap < taps; tap++) {
+        const row = tapRow(0, n, by, bx, tap / kw, tap % kw, x, H, W, Cin, stride);
+        store<u32>(table + (<usize>(tap * PB + q) << 2), row ? <u32>row : <u32>zeroRow);
+      }
+    }
+    for (let tile = t0; tile < t1; tile++) {
+      const kPanel = tile / coTiles;
+      const co = (tile % coTiles) << 2;
+      const k = kPanel << 3;
+      const tap = k / Cin;
+      const ci = <usize>(k % Cin) << 2;
+      const acc = partial + (<usize>(tile - t0) << 7);
+      let a00 = v128.load(acc), a01 = v128.load(acc, 16);
+      let a10 = v128.load(acc, 32), a11 = v128.load(acc, 48);
+      let a20 = v128.load(acc, 64), a21 = v128.load(acc, 80);
+      let a30 = v128.load(acc, 96), a31 = v128.load(acc, 112);
+      let tp = table + (<usize>(tap * PB) << 2);
+      let g = dy + <usize>p0 * dyRow + (<usize>co << 2);
+      for (let q = 0; q < pc; q++) {
+        const r = <usize>load<u32>(tp) + ci;
+        const b0 = v128.load(r);
+        const b1 = v128.load(r, 16);
+        let s = v128.load32_splat(g);
+        a00 = fma(s, b0, a00);
+        a01 = fma(s, b1, a01);
+        s = v128.load32_splat(g, 4);
+        a10 = fma(s, b0, a10);
+        a11 = fma(s, b1, a11);
+        s = v128.load32_splat(g, 8);
+        a20 = fma(s, b0, a20);
+        a21 = fma(s, b1, a21);
+        s = v128.load32_splat(g, 12);
+        a30 = fma(s, b0, a30);
+        a31 = fma(s, b1, a31);
+        tp += 4;
+        g += dyRow;
+      }
+      v128.store(acc, a00);
+      v128.store(acc, a01, 16);
+      v128.store(acc, a10, 32);
+      v128.store(acc, a11, 48);
+      v128.store(acc, a20, 64);
+      v128.store(acc, a21, 80);
+      v128.store(acc, a30, 96);
+      v128.store(acc, a31, 112);
+    }
+  }
+  // Write the transposed tiles: dW[k + j][co + r] (+)= partial[r][j].
+  for (let tile = t0; tile < t1; tile++) {
+    const k = (tile / coTiles) << 3;
+    const co = (tile % coTiles) << 2;
+    const acc = partial + (<usize>(tile - t0) << 7);
+    for (let j = 0; j < 8; j++) {
+      const dst = dw + (<usize>(k + j) * Cout + co) * 4;
+      for (let r = 0; r < 4; r++) {
+        const v = load<f32>(acc + (<usize>(r * 8 + j) << 2));
+        store<f32>(dst + (<usize>r << 2), accumulate ? load<f32>(dst + (<usize>r << 2)) + v : v);
+      }
     }
   }
 }

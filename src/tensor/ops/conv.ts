@@ -38,14 +38,13 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
     }
     if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
-      engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, [
-        x.ptr,
-        gy.ptr,
-        gw.ptr,
-        N * Ho * Wo,
-        ...geom,
-        0,
-      ]);
+      const args = [x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, ...geom, 0];
+      if (Cin % 8 === 0 && Cout % 4 === 0) {
+        // No packing: tiles of 8 input × 4 output channels read the image and dy directly.
+        engine.parallel('conv2dBackwardWeightDirect', ((kh * kw * Cin) / 8) * (Cout / 4), 1, args);
+      } else {
+        engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, args);
+      }
     }
     return [gx, gw];
   });

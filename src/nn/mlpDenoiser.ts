@@ -1,0 +1,59 @@
+/**
+ * A small MLP denoiser for low-dimensional data (the 2-D toy sets): the input x_t and a sinusoidal
+ * embedding of t are concatenated and passed through SiLU layers; the output has the data's dimension.
+ */
+import type { Rng } from '../random/rng.js';
+import { silu } from '../tensor/ops/elementwise.js';
+import { concatChannels } from '../tensor/ops/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Context } from '../tensor/tensor.js';
+import { Linear } from './layers.js';
+import { collectParameters, type Module } from './module.js';
+import { timestepEmbedding } from './unet.js';
+
+export interface MlpDenoiserConfig {
+  /** Data dimension (2 for the toy sets). */
+  dims: number;
+  hidden: number;
+  /** Hidden layers (each Linear + SiLU). */
+  layers: number;
+  timeEmbeddingDim: number;
+}
+
+export const DEFAULT_MLP_DENOISER: MlpDenoiserConfig = {
+  dims: 2,
+  hidden: 128,
+  layers: 3,
+  timeEmbeddingDim: 32,
+};
+
+export class MlpDenoiser implements Module {
+  readonly hidden: Linear[] = [];
+  readonly out: Linear;
+  constructor(
+    ctx: Context,
+    readonly config: MlpDenoiserConfig,
+    rng: Rng,
+  ) {
+    let width = config.dims + config.timeEmbeddingDim;
+    for (let i = 0; i < config.layers; i++) {
+      this.hidden.push(new Linear(ctx, width, config.hidden, rng));
+      width = config.hidden;
+    }
+    this.out = new Linear(ctx, width, config.dims, rng);
+  }
+
+  /** x_t [B, dims], t 0-based → model output [B, dims]. */
+  forward(x: Tensor, t: ArrayLike<number>): Tensor {
+    let h = concatChannels(x, timestepEmbedding(x.ctx, t, this.config.timeEmbeddingDim));
+    for (const layer of this.hidden) h = silu(layer.forward(h));
+    return this.out.forward(h);
+  }
+
+  namedParameters(prefix?: string): [string, Tensor][] {
+    return collectParameters(prefix, [
+      ...this.hidden.map((l, i) => [`hidden${i}`, l] as const),
+      ['out', this.out],
+    ]);
+  }
+}
