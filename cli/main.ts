@@ -5,6 +5,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerSampleCommand } from './commands/sample.js';
+import { registerTrainCommand } from './commands/train.js';
 import { UserError } from './userError.js';
 
 export function buildProgram(): Command {
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError()
     .exitOverride();
+  registerTrainCommand(program);
+  registerSampleCommand(program);
+  registerEvalCommand(program);
   registerDemoCommand(program);
   return program;
 }

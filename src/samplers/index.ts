@@ -23,10 +23,12 @@ export function sample(
   options: SampleOptions,
 ): SampleResult {
   const trajectory = new Map<number, Float64Array>();
-  const want = new Set(options.recordAt ?? []);
+  // Each wanted timestep w gets the first state the chain reaches with t ≤ w (DDIM skips most timesteps).
+  const pending = [...new Set(options.recordAt ?? [])].filter((w) => w >= 0).sort((a, b) => b - a);
   const record = (t: number, x: Float64Array) => {
-    if (want.has(t)) trajectory.set(t, x.slice());
+    while (pending.length > 0 && t <= pending[0]) trajectory.set(pending.shift()!, x.slice());
   };
+  const want = new Set(options.recordAt ?? []);
   const s = options.sampler;
   let x: Float64Array;
   switch (s.kind) {

@@ -36,7 +36,10 @@ export type SamplerConfig =
 export interface SampleOptions {
   prediction: Prediction;
   sampler: SamplerConfig;
-  /** Timesteps (0-based) at which to record x_t for trajectory pictures; −1 records the final x0. */
+  /**
+   * Timesteps (0-based; T = the initial noise) at which to record x_t for trajectory pictures: each gets the
+   * first state the chain reaches at or below it. −1 records the final x0.
+   */
   recordAt?: readonly number[];
   /** Called after each step with (step index, number of steps). */
   onStep?: (done: number, total: number) => void;

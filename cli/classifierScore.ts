@@ -1,0 +1,60 @@
+/**
+ * Image-sample scores from elbo's own classifier (shipped in checkpoints/): the share of samples it recognises
+ * with confidence ≥ 0.9, the histogram of predicted classes (mode coverage) and the Fréchet distance between
+ * its penultimate-layer features of the samples and of the test set.
+ */
+import { existsSync } from 'node:fs';
+import { classify, decodeClassifier, featuresOf, recognitionReport } from '../src/eval/classifier.js';
+import { frechetDistanceOfFeatures } from '../src/eval/frechet.js';
+import type { Context } from '../src/tensor/tensor.js';
+import { readCheckpointFile } from './checkpointFile.js';
+import { loadDataset } from './data.js';
+import { UserError } from './userError.js';
+
+/** The shipped classifier for a dataset name, resolved from the package root. */
+export function defaultClassifierPath(dataset: string): string {
+  return new URL(`../../checkpoints/${dataset}-classifier.safetensors`, import.meta.url).pathname;
+}
+
+export async function scoreWithClassifier(
+  ctx: Context,
+  dataset: string,
+  samples: Float64Array,
+  n: number,
+  classifierPath?: string,
+): Promise<Record<string, unknown>> {
+  const path = classifierPath ?? defaultClassifierPath(dataset);
+  if (!existsSync(path)) {
+    throw new UserError(
+      `no classifier for "${dataset}" at ${path}: pass --classifier FILE (train one with \`elbo train classifier\`) or --metrics nll`,
+    );
+  }
+  let decoded;
+  try {
+    decoded = decodeClassifier(ctx, readCheckpointFile(path));
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${path}: ${(err as Error).message}`);
+  }
+  const { model, meta } = decoded;
+  const images = Float32Array.from(samples);
+  const report = recognitionReport(classify(ctx, model, images).probs, model.config.classes);
+  const { test } = loadDataset(dataset);
+  const d = model.config.hidden;
+  const fid = frechetDistanceOfFeatures(
+    featuresOf(ctx, model, images),
+    n,
+    featuresOf(ctx, model, test.images),
+    test.count,
+    d,
+  );
+  return {
+    recognised: report.recognised,
+    class_histogram: report.classHistogram,
+    class_min_share: report.classMinShare,
+    fid_classifier: fid,
+    fid_reference_n: test.count,
+    classifier: path,
+    classifier_test_accuracy: meta.testAccuracy,
+  };
+}

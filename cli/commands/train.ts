@@ -1,0 +1,223 @@
+/**
+ * `elbo train ddpm …`: trains a DDPM with L_simple, writing into --out: checkpoint.safetensors (atomically,
+ * every --checkpoint-every steps and at the end), metrics.jsonl (one JSON object per logged step) and
+ * loss.svg. `--resume FILE` continues a run exactly: the same seed and data order, so N + N steps equal 2N.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.js';
+import { isScheduleName, SCHEDULE_NAMES } from '../../src/diffusion/schedule.js';
+import { lineChartSvg } from '../../src/plot/lineChart.js';
+import type { Context } from '../../src/tensor/tensor.js';
+import { decodeTrainingState, encodeTrainingState } from '../../src/train/checkpoint.js';
+import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
+import { NonFiniteError } from '../../src/train/gradients.js';
+import { readCheckpointFile, writeCheckpointFile } from '../checkpointFile.js';
+import { withEngine } from '../engine.js';
+import { ensureDir, writeFileAtomic } from '../io.js';
+import { parseFloatOption, parseIntOption } from '../options.js';
+import { startProgress } from '../progress.js';
+import { openTrainingData } from '../trainingData.js';
+import { UserError } from '../userError.js';
+
+interface TrainOptions {
+  data: string;
+  steps: string;
+  batch: string;
+  lr: string;
+  warmup: string;
+  clip: string;
+  ema: string;
+  schedule: string;
+  diffusionSteps: string;
+  prediction: string;
+  channels: string;
+  seed: string;
+  threads?: string;
+  out: string;
+  checkpointEvery: string;
+  logEvery: string;
+  resume?: string;
+}
+
+export function registerTrainCommand(program: Command): void {
+  const train = program.command('train').description('train a model (ddpm; vae comes next)');
+  train
+    .command('ddpm')
+    .description('train a denoising diffusion model with L_simple (ε, x0 or v prediction)')
+    .option(
+      '--data <name|dir>',
+      'mnist, fashion-mnist, two-moons, swiss-roll, eight-gaussians, checkerboard, or a folder of PNGs',
+      'mnist',
+    )
+    .option('--steps <n>', 'train until this total step count', '1000')
+    .option('--batch <n>', 'batch size', '64')
+    .option('--lr <x>', 'Adam learning rate (after warm-up)', '2e-4')
+    .option('--warmup <n>', 'linear learning-rate warm-up steps', '200')
+    .option('--clip <x>', 'clip the global gradient norm to this (0: off)', '1')
+    .option('--ema <d>', 'EMA decay of the weights used for sampling', '0.999')
+    .option('--schedule <name>', `noise schedule: ${SCHEDULE_NAMES.join(', ')}`, 'linear')
+    .option('--diffusion-steps <T>', 'number of diffusion steps T', '1000')
+    .option('--prediction <p>', `what the network predicts: ${PREDICTIONS.join(', ')}`, 'eps')
+    .option('--channels <list>', 'UNet channels per resolution level (images only)', '32,64')
+    .option('--seed <n>', 'random seed (initialisation, data order, noise)', '0')
+    .option('--threads <n>', 'engine threads (default: all cores)')
+    .option('--out <dir>', 'output directory', 'runs/ddpm')
+    .option('--checkpoint-every <n>', 'write the checkpoint every n steps', '500')
+    .option('--log-every <n>', 'log metrics every n steps', '10')
+    .option(
+      '--resume <file>',
+      'continue from this checkpoint (its config is used; --steps sets the new total)',
+    )
+    .action(async (opts: TrainOptions) => {
+      await trainDdpm(opts);
+    });
+}
+
+function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig {
+  if (!isScheduleName(opts.schedule))
+    throw new UserError(`--schedule must be one of ${SCHEDULE_NAMES.join(', ')}; got "${opts.schedule}"`);
+  if (!isPrediction(opts.prediction))
+    throw new UserError(`--prediction must be one of ${PREDICTIONS.join(', ')}; got "${opts.prediction}"`);
+  const isImage = dataShape.length === 3;
+  const channels = opts.channels.split(',').map((c) => parseIntOption('--channels', c, { min: 1 }));
+  return {
+    dataset: opts.data,
+    dataShape,
+    model: isImage
+      ? {
+          kind: 'unet',
+          unet: {
+            imageChannels: dataShape[2],
+            channels,
+            timeEmbeddingDim: 64,
+            timeHiddenDim: 128,
+            groups: 8,
+          },
+        }
+      : { kind: 'mlp', mlp: { dims: dataShape[0], hidden: 128, layers: 3, timeEmbeddingDim: 32 } },
+    schedule: opts.schedule,
+    T: parseIntOption('--diffusion-steps', opts.diffusionSteps, { min: 2, max: 100000 }),
+    prediction: opts.prediction,
+    batchSize: parseIntOption('--batch', opts.batch, { min: 1, max: 4096 }),
+    lr: parseFloatOption('--lr', opts.lr, { min: 1e-8, max: 1 }),
+    warmupSteps: parseIntOption('--warmup', opts.warmup, { min: 0 }),
+    gradClip: parseFloatOption('--clip', opts.clip, { min: 0 }),
+    emaDecay: parseFloatOption('--ema', opts.ema, { min: 0, max: 0.999999 }),
+    seed: parseIntOption('--seed', opts.seed),
+  };
+}
+
+async function trainDdpm(opts: TrainOptions): Promise<void> {
+  const totalSteps = parseIntOption('--steps', opts.steps, { min: 1 });
+  const checkpointEvery = parseIntOption('--checkpoint-every', opts.checkpointEvery, { min: 1 });
+  const logEvery = parseIntOption('--log-every', opts.logEvery, { min: 1 });
+  const threads =
+    opts.threads === undefined ? undefined : parseIntOption('--threads', opts.threads, { min: 1, max: 64 });
+  ensureDir(opts.out);
+  const checkpointPath = join(opts.out, 'checkpoint.safetensors');
+  const metricsPath = join(opts.out, 'metrics.jsonl');
+
+  await withEngine(threads, async (ctx: Context) => {
+    let trainer: DdpmTrainer;
+    let metrics: string[] = [];
+    if (opts.resume) {
+      const state = decodeCheckpointOrExplain(opts.resume);
+      if (state.meta.kind !== 'ddpm')
+        throw new UserError(`${opts.resume} is a ${state.meta.kind} checkpoint, not a DDPM`);
+      const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
+      trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
+      if (existsSync(metricsPath)) {
+        metrics = readFileSync(metricsPath, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '');
+        metrics = metrics.filter((l) => (JSON.parse(l) as { step: number }).step <= trainer.step);
+      }
+      process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
+    } else {
+      const data = openTrainingData(opts.data, parseIntOption('--seed', opts.seed));
+      trainer = new DdpmTrainer(ctx, configFromOptions(opts, data.shape), data.source);
+    }
+    if (trainer.step >= totalSteps) {
+      throw new UserError(
+        `the checkpoint is already at step ${trainer.step}; pass --steps larger than that to train more`,
+      );
+    }
+    writeFileAtomic(join(opts.out, 'config.json'), `${JSON.stringify(trainer.config, null, 2)}\n`);
+    const save = () => {
+      writeCheckpointFile(checkpointPath, encodeTrainingState(trainer.exportState()));
+      writeFileAtomic(metricsPath, metrics.length ? `${metrics.join('\n')}\n` : '');
+      writeLossPlot(opts.out, metrics);
+    };
+    const progress = startProgress('train', totalSteps, trainer.step);
+    const t0 = performance.now();
+    try {
+      let smoothed = Number.NaN;
+      while (trainer.step < totalSteps) {
+        const r = trainer.trainStep();
+        smoothed = Number.isNaN(smoothed) ? r.loss : 0.98 * smoothed + 0.02 * r.loss;
+        if (r.step % logEvery === 0 || r.step === totalSteps) {
+          metrics.push(
+            JSON.stringify({
+              step: r.step,
+              loss: r.loss,
+              loss_ema: smoothed,
+              grad_norm: r.gradNorm,
+              lr: r.lr,
+              seconds: (performance.now() - t0) / 1000,
+            }),
+          );
+        }
+        progress.update(r.step, { loss: smoothed, grad: r.gradNorm });
+        if (r.step % checkpointEvery === 0 || r.step === totalSteps) save();
+      }
+    } catch (err) {
+      progress.stop();
+      if (err instanceof NonFiniteError) throw new UserError(`${err.message} (${checkpointPath})`);
+      throw err;
+    }
+    progress.stop();
+    process.stderr.write(
+      `wrote ${checkpointPath} (step ${trainer.step}), ${metricsPath}, ${join(opts.out, 'loss.svg')}\n`,
+    );
+  });
+}
+
+/** DdpmTrainer.restore with its errors (missing tensors, wrong shapes) turned into user errors naming the file. */
+export function restoreOrExplain(
+  ctx: Context,
+  path: string,
+  state: TrainingState,
+  data: BatchSource | null,
+): DdpmTrainer {
+  try {
+    return DdpmTrainer.restore(ctx, state, data);
+  } catch (err) {
+    throw new UserError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+export function decodeCheckpointOrExplain(path: string) {
+  const bytes = readCheckpointFile(path);
+  try {
+    return decodeTrainingState(bytes);
+  } catch (err) {
+    throw new UserError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+function writeLossPlot(dir: string, metrics: string[]): void {
+  if (metrics.length < 2) return;
+  const rows = metrics.map((l) => JSON.parse(l) as { step: number; loss: number; loss_ema: number });
+  writeFileAtomic(
+    join(dir, 'loss.svg'),
+    lineChartSvg(
+      [
+        { name: 'loss', x: rows.map((r) => r.step), y: rows.map((r) => r.loss), color: '#bbbbbb' },
+        { name: 'smoothed', x: rows.map((r) => r.step), y: rows.map((r) => r.loss_ema) },
+      ],
+      { title: 'L_simple during training', xLabel: 'step', yLabel: 'loss', logY: true },
+    ),
+  );
+}

@@ -1,0 +1,2 @@
+/** Checkpoints: the safetensors format. */
+export * from './safetensors.js';
