@@ -32,6 +32,8 @@ export interface NodeEngineOptions {
   threads?: number;
   /** Use the plain-SIMD kernels even when relaxed SIMD is available (for comparisons). */
   noRelaxedSimd?: boolean;
+  /** Heap address space reserved up front (see EngineOptions.heapBytes). */
+  heapBytes?: number;
 }
 
 /** Creates an engine for Node with worker_threads. Call `dispose()` when done so the process can exit. */
@@ -49,6 +51,7 @@ export async function createNodeEngine(options: NodeEngineOptions = {}): Promise
     module,
     relaxedSimd,
     threads: options.threads ?? availableParallelism(),
+    heapBytes: options.heapBytes,
     spawnWorker: (init: WorkerInit) => {
       const worker = new Worker(workerUrl, {
         workerData: init, // V8 flags are per process: workers get relaxed SIMD too

@@ -59,10 +59,16 @@ const SHAPES: ConvShape[] = [
   { N: 2, H: 30, W: 20, Cin: 8, Cout: 8, k: 3, stride: 2, pad: 1 },
 ];
 
-describe.each([1, 2])('conv2d kernels, %i thread(s)', (threads) => {
+describe.each([
+  { threads: 1, noRelaxedSimd: false },
+  { threads: 2, noRelaxedSimd: false },
+  { threads: 2, noRelaxedSimd: true },
+])('conv2d kernels, %o', (options) => {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createNodeEngine({ threads });
+    engine = await createNodeEngine(options);
+    // Node 20 validates the relaxed-SIMD build once the V8 flag is set; the fallback must really be the plain one.
+    expect(engine.relaxedSimd).toBe(!options.noRelaxedSimd);
   });
   afterAll(() => engine.dispose());
 

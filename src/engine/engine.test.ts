@@ -55,3 +55,22 @@ describe('Engine with 2 threads: gemm', () => {
     expect(maxRel).toBeLessThan(2e-5);
   });
 });
+
+describe('a kernel that fails in a worker thread', () => {
+  it('raises an error naming the worker and kernel (instead of hanging), and the pool keeps working', async () => {
+    const engine = await createNodeEngine({ threads: 2 });
+    try {
+      const total = 2 * 4096;
+      // Thread 0's half ends exactly at the end of memory; the worker's half lies beyond it and traps.
+      const out = engine.heap.memory.buffer.byteLength - (total / 2) * 4;
+      expect(() => engine.parallel('fill', total, 4096, [out, 1])).toThrow(
+        /engine worker 1 failed in kernel fill: .*out of bounds/,
+      );
+      const p = engine.heap.alloc(total * 4);
+      engine.parallel('fill', total, 4096, [p, 7]);
+      expect(engine.heap.f32()[p / 4 + total - 1]).toBe(7);
+    } finally {
+      engine.dispose();
+    }
+  });
+});

@@ -20,6 +20,12 @@ export interface EngineOptions {
   threads?: number;
   /** Required when threads > 1. */
   spawnWorker?: SpawnWorker;
+  /**
+   * Heap reserved up front (default 1 GiB). It is address space, not resident memory: pages count in RSS
+   * only once touched. Reserving it avoids growing the shared memory while workers run kernels (growth is
+   * still possible, up to 4 GiB, but each other thread only sees it at its next call).
+   */
+  heapBytes?: number;
 }
 
 /** Chooses the kernel build this runtime can run: relaxed SIMD if it validates, else plain SIMD. */
@@ -71,7 +77,12 @@ export class Engine {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw new Error(`threads must be an integer in [1, 64], got ${threads}`);
     }
-    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const pages = Math.ceil((options.heapBytes ?? 2 ** 30) / 65536);
+    const memory = new WebAssembly.Memory({
+      initial: Math.min(65536, Math.max(64, pages)),
+      maximum: 65536,
+      shared: true,
+    });
     const instance = await WebAssembly.instantiate(options.module, {
       env: {
         memory,

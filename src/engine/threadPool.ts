@@ -18,9 +18,18 @@ const ARGC = 3;
 const TOTAL = 4;
 const GRAIN = 5;
 const READY = 6;
+/** Set (to the failing thread's index) when a kernel threw in a worker; the message follows the args. */
+const FAILED = 7;
 const ARGS_BYTE_OFFSET = 64;
 export const MAX_KERNEL_ARGS = 30;
-export const CONTROL_BYTES = ARGS_BYTE_OFFSET + 8 * MAX_KERNEL_ARGS;
+const MESSAGE_BYTE_OFFSET = ARGS_BYTE_OFFSET + 8 * MAX_KERNEL_ARGS;
+const MESSAGE_BYTES = 512;
+/** Per-thread progress words (the last generation each worker finished), for diagnosing a stalled call. */
+const PROGRESS_BYTE_OFFSET = MESSAGE_BYTE_OFFSET + MESSAGE_BYTES;
+const MAX_THREADS = 64;
+export const CONTROL_BYTES = PROGRESS_BYTE_OFFSET + 4 * MAX_THREADS;
+/** A parallel call that takes longer than this is reported as stalled (an error, not a hang). */
+const STALL_MS = 120_000;
 /** Kernel id that tells workers to exit their loop. */
 const EXIT = -1;
 
@@ -73,6 +82,7 @@ export function runWorker(init: WorkerInit, exports: Record<string, unknown>): v
   const control = new Int32Array(init.control, 0, ARGS_BYTE_OFFSET / 4);
   const args = new Float64Array(init.control, ARGS_BYTE_OFFSET, MAX_KERNEL_ARGS);
   const kernels = init.kernelNames.map((name) => exports[name] as Kernel);
+  const progress = new Int32Array(init.control, PROGRESS_BYTE_OFFSET, MAX_THREADS);
   let seen = Atomics.load(control, GENERATION);
   Atomics.add(control, READY, 1);
   Atomics.notify(control, READY);
@@ -84,7 +94,17 @@ export function runWorker(init: WorkerInit, exports: Record<string, unknown>): v
     const [start, end] = threadSlice(control[TOTAL], control[GRAIN], init.threads, init.index);
     try {
       if (start < end) callKernel(kernels[id], start, end, args, control[ARGC], init.scratch);
+    } catch (err) {
+      // Never let the worker die: the caller would wait forever. Report, and keep serving.
+      const text = new TextEncoder().encode(
+        `${init.kernelNames[id]}: ${String(err)}`.slice(0, MESSAGE_BYTES / 4),
+      );
+      new Uint8Array(init.control, MESSAGE_BYTE_OFFSET, MESSAGE_BYTES)
+        .fill(0)
+        .set(text.subarray(0, MESSAGE_BYTES));
+      Atomics.store(control, FAILED, init.index);
     } finally {
+      Atomics.store(progress, init.index, seen);
       if (Atomics.sub(control, REMAINING, 1) === 1) Atomics.notify(control, REMAINING);
     }
   }
@@ -130,6 +150,7 @@ export class ThreadPool {
   }): Promise<ThreadPool> {
     const { threads, spawnWorker } = options;
     if (threads > 1 && !spawnWorker) throw new Error(`threads = ${threads} needs a spawnWorker function`);
+    if (threads > MAX_THREADS) throw new Error(`at most ${MAX_THREADS} threads, got ${threads}`);
     const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
     const pool = new ThreadPool(
       threads,
@@ -189,11 +210,32 @@ export class ThreadPool {
     Atomics.add(c, GENERATION, 1);
     Atomics.notify(c, GENERATION);
     const [start, end] = threadSlice(total, grain, this.threads, 0);
-    if (start < end) callKernel(this.kernels[id], start, end, this.args, args.length, this.scratch0);
+    let ownError: unknown = null;
+    try {
+      if (start < end) callKernel(this.kernels[id], start, end, this.args, args.length, this.scratch0);
+    } catch (err) {
+      ownError = err; // rethrown only after every worker is done, so no call overlaps the next
+    }
+    const t0 = Date.now();
     for (;;) {
       const remaining = Atomics.load(c, REMAINING);
       if (remaining === 0) break;
-      Atomics.wait(c, REMAINING, remaining);
+      Atomics.wait(c, REMAINING, remaining, 1000);
+      if (Date.now() - t0 > STALL_MS) {
+        const progress = new Int32Array(c.buffer, PROGRESS_BYTE_OFFSET, this.threads);
+        throw new Error(
+          `engine: kernel "${kernel}" did not finish within ${STALL_MS / 1000} s (generation ${Atomics.load(c, GENERATION)}, ` +
+            `${remaining} worker(s) outstanding, workers' last finished generations: ${[...progress.slice(1)].join(', ')})`,
+        );
+      }
+    }
+    const failed = Atomics.exchange(c, FAILED, 0);
+    if (ownError !== null) throw ownError;
+    if (failed !== 0) {
+      const bytes = new Uint8Array(c.buffer, MESSAGE_BYTE_OFFSET, MESSAGE_BYTES);
+      const end = bytes.indexOf(0);
+      const message = new TextDecoder().decode(bytes.slice(0, end < 0 ? MESSAGE_BYTES : end));
+      throw new Error(`engine worker ${failed} failed in kernel ${message}`);
     }
   }
 
