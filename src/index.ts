@@ -6,6 +6,7 @@ export * from './diffusion/index.js';
 export { chooseKernelBuild, Engine, type EngineOptions } from './engine/engine.js';
 export type { SpawnWorker, WorkerInit } from './engine/threadPool.js';
 export { runWorker } from './engine/threadPool.js';
+export { createBrowserEngine, serveKernelWorker, type BrowserEngineOptions } from './engine/browser.js';
 export * from './math/index.js';
 export { Conv2d, GroupNorm, Linear } from './nn/layers.js';
 export { disposeModule, type Module, parameterCount } from './nn/module.js';

@@ -54,6 +54,22 @@ export interface BatchSource {
   setState(state: unknown): void;
 }
 
+/**
+ * The noise schedule of a config. The linear schedule's endpoints 1e-4 and 0.02 are scaled by 1000/T
+ * (improved-diffusion's `get_named_beta_schedule`) so that every T ends near pure noise: unscaled, T = 200
+ * would stop at ᾱ_T ≈ 0.13 and the prior term KL(q(x_T|x0)‖N(0, I)) would be far from 0. At T = 1000 nothing
+ * changes. DEVIATION: for T < 50 the scaled β_end would reach 1, so it is capped at 0.999 (as the cosine
+ * schedule's β is).
+ */
+export function ddpmSchedule(config: Pick<DdpmConfig, 'schedule' | 'T'>): NoiseSchedule {
+  if (config.schedule !== 'linear') return noiseSchedule(config.schedule, config.T);
+  const scale = 1000 / config.T;
+  return noiseSchedule('linear', config.T, {
+    betaStart: 1e-4 * scale,
+    betaEnd: Math.min(0.02 * scale, 0.999),
+  });
+}
+
 export function createDenoiser(ctx: Context, config: DenoiserConfig, rng: Rng): Denoiser {
   switch (config.kind) {
     case 'unet':
@@ -100,7 +116,7 @@ export class DdpmTrainer {
     readonly data: BatchSource | null,
   ) {
     validateDdpmConfig(config);
-    this.schedule = noiseSchedule(config.schedule, config.T);
+    this.schedule = ddpmSchedule(config);
     const init = Rng.fromSeed(config.seed);
     this.model = createDenoiser(ctx, config.model, init);
     this.ema = createDenoiser(ctx, config.model, init);
