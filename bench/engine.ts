@@ -29,6 +29,7 @@ interface Result {
   peak_rss_mb: number;
   profile?: [string, { ms: number; calls: number }][];
   relaxed_simd?: boolean;
+  lost_wakeups?: number;
 }
 
 function median(xs: number[]): number {
@@ -72,6 +73,7 @@ async function runOurs(threads: number): Promise<Result> {
   engine.startProfile();
   trainStep();
   const profile = engine.stopProfile();
+  const lost = engine.lostWakeups;
   engine.dispose();
   return {
     threads,
@@ -80,6 +82,7 @@ async function runOurs(threads: number): Promise<Result> {
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     profile,
     relaxed_simd: engine.relaxedSimd,
+    lost_wakeups: lost,
   };
 }
 

@@ -136,6 +136,11 @@ export class Engine {
     return [...p.entries()].sort((a, b) => b[1].ms - a[1].ms);
   }
 
+  /** Wake-ups between threads that were lost and recovered by polling (diagnostic; expected 0). */
+  get lostWakeups(): number {
+    return this.pool.lostWakeups;
+  }
+
   /** Stops the worker threads. The engine cannot be used afterwards. */
   dispose(): void {
     this.pool.close();
