@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerVaeDemoCommand } from './commands/demoVae.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerSampleCommand } from './commands/sample.js';
 import { registerTrainCommand } from './commands/train.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerSampleCommand(program);
   registerEvalCommand(program);
   registerDemoCommand(program);
+  registerVaeDemoCommand(program);
   return program;
 }
 

@@ -17,3 +17,5 @@ export { Rng, type RngState } from './random/rng.js';
 export * as ops from './tensor/ops/index.js';
 export { Context, type GradNode, type Shape, Tensor } from './tensor/tensor.js';
 export { Adam, type AdamOptions } from './train/optim.js';
+export * from './vae/index.js';
+export * from './bayes/index.js';

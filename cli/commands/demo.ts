@@ -6,6 +6,7 @@ import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { writeFileAtomic } from '../io.js';
 import { parseIntOption } from '../options.js';
 import { formatTable } from '../table.js';
+import { registerBayesDemos } from './demoBayes.js';
 
 const SCHEDULES: readonly ScheduleName[] = ['linear', 'cosine', 'sigmoid'];
 
@@ -45,6 +46,7 @@ export function registerDemoCommand(program: Command): void {
       );
       process.stdout.write(`\nwrote ${files.alphaBar}\nwrote ${files.snr}\n`);
     });
+  registerBayesDemos(demo); // `demo bayes`, `demo kl`
 }
 
 /** Rows at a few representative timesteps (0-based t; paper timestep t + 1). */

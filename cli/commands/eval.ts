@@ -6,6 +6,7 @@
  *     histogram, Fréchet distance of its penultimate features to the test set's);
  *   - 2-D data: sliced Wasserstein distance and MMD of samples to fresh data, with the same distances between
  *     two fresh data sets as the noise floor.
+ * A VAE checkpoint (meta.kind 'vae') goes to cli/commands/evalVae.ts: test ELBO and the IWAE bound L_k (--k, --n).
  * With --json, stdout is exactly one JSON object (progress goes to stderr).
  */
 import { existsSync } from 'node:fs';
@@ -28,8 +29,11 @@ import { UserError } from '../userError.js';
 import { scoreWithClassifier } from '../classifierScore.js';
 import { addSamplerOptions, type SamplerOptions, samplerFromOptions } from './sample.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
+import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
+import type { VaeTrainingState } from '../../src/vae/trainer.js';
+import { checkpointKind } from '../trainLoop.js';
 
-interface EvalOptions extends SamplerOptions {
+interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
   json: boolean;
   nllN: string;
@@ -45,8 +49,11 @@ interface EvalOptions extends SamplerOptions {
 export function registerEvalCommand(program: Command): void {
   const cmd = program
     .command('eval')
-    .description('evaluate a trained DDPM: test-set bits/dim (full variational bound) and sample quality')
-    .requiredOption('--checkpoint <file>', 'a DDPM checkpoint written by `elbo train ddpm`')
+    .description(
+      'evaluate a trained model — DDPM: test-set bits/dim (full variational bound) and sample quality; ' +
+        'VAE: test-set ELBO and importance-weighted NLL (nats)',
+    )
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by `elbo train ddpm` or `elbo train vae`')
     .option('--json', 'print one JSON object on stdout', false)
     .option('--metrics <list>', 'which metrics: nll, samples, or nll,samples', 'nll,samples')
     .option('--nll-n <count>', 'held-out examples for the bound', '64')
@@ -62,7 +69,10 @@ export function registerEvalCommand(program: Command): void {
     )
     .option('--seed <n>', 'random seed', '0')
     .option('--threads <n>', 'engine threads (default: all cores)')
-    .option('--out <dir>', 'directory for the per-timestep plot', 'out/eval');
+    .option('--out <dir>', 'directory for the per-timestep plot', 'out/eval')
+    .option('--k <samples>', 'VAE: importance samples per test image for the NLL bound L_k', '5000')
+    .option('--n <count>', 'VAE: test images (default: the whole test set)')
+    .option('--rows <n>', 'VAE: decoder rows (samples) per engine pass', '2000');
   addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(async (o: EvalOptions) => {
     const result = await evaluate(o);
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -74,8 +84,10 @@ export function registerEvalCommand(program: Command): void {
 
 async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
   const state = decodeCheckpointOrExplain(o.checkpoint);
+  const kind = checkpointKind(state);
+  if (kind === 'vae') return evaluateVaeCheckpoint(o, state as unknown as VaeTrainingState);
   if (state.meta.kind !== 'ddpm')
-    throw new UserError(`${o.checkpoint} is a ${state.meta.kind} checkpoint; eval supports DDPM checkpoints`);
+    throw new UserError(`${o.checkpoint} is a ${kind} checkpoint; eval supports DDPM and VAE checkpoints`);
   const metrics = new Set(o.metrics.split(',').map((m) => m.trim()));
   for (const m of metrics)
     if (m !== 'nll' && m !== 'samples')

@@ -1,7 +1,7 @@
 /**
  * `elbo sample --checkpoint FILE …`: draws samples from a trained DDPM with the chosen sampler and writes a
  * picture of them (a PNG grid for images, an SVG scatter plot for 2-D data) and a denoising trajectory
- * (x_t at chosen t for a few samples).
+ * (x_t at chosen t for a few samples). A VAE checkpoint gets its own pictures (cli/commands/sampleVae.ts).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -16,6 +16,9 @@ import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
 import { imageGridPng } from '../png.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
+import type { VaeTrainingState } from '../../src/vae/trainer.js';
+import { checkpointKind } from '../trainLoop.js';
+import { writeVaePictures } from './sampleVae.js';
 
 export interface SamplerOptions {
   sampler: string;
@@ -76,9 +79,10 @@ export function registerSampleCommand(program: Command): void {
   const cmd = program
     .command('sample')
     .description(
-      'draw samples from a trained DDPM; writes a grid (images) or scatter plot (2-D) and a trajectory',
+      'draw samples from a trained DDPM (a grid or scatter plot and a trajectory) or VAE (samples, ' +
+        'reconstructions, interpolations, the 2-D manifold)',
     )
-    .requiredOption('--checkpoint <file>', 'a DDPM checkpoint written by `elbo train ddpm`')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by `elbo train ddpm` or `elbo train vae`')
     .option('--n <count>', 'number of samples', '64')
     .option('--seed <n>', 'random seed of the sampler', '0')
     .option('--out <dir>', 'output directory', 'out/samples')
@@ -90,6 +94,19 @@ export function registerSampleCommand(program: Command): void {
     const seed = parseIntOption('--seed', o.seed);
     const threads =
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
+    if (checkpointKind(state) === 'vae') {
+      const vae = state as unknown as VaeTrainingState;
+      const files = await writeVaePictures(
+        { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },
+        vae,
+      );
+      process.stdout.write(
+        `VAE ${o.checkpoint} (step ${vae.meta.step}, ${o.raw ? 'raw' : 'EMA'} weights): ${n} samples from the prior, ` +
+          `reconstructions, interpolations${vae.meta.config.latentDim === 2 ? ', the 2-D manifold' : ''}\n` +
+          files.map((f) => `wrote ${f}\n`).join(''),
+      );
+      return;
+    }
     const sampler = samplerFromOptions(o, state.meta.config.T);
     await withEngine(threads, async (ctx) => {
       const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);

@@ -3,27 +3,28 @@
  * every --checkpoint-every steps and at the end), metrics.jsonl (one JSON object per logged step) and
  * loss.svg. `--resume FILE` continues a run exactly: the same seed and data order, so N + N steps equal 2N.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.js';
 import { isScheduleName, SCHEDULE_NAMES } from '../../src/diffusion/schedule.js';
-import { lineChartSvg } from '../../src/plot/lineChart.js';
 import type { Context } from '../../src/tensor/tensor.js';
-import { decodeTrainingState, encodeTrainingState } from '../../src/train/checkpoint.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
-import { NonFiniteError } from '../../src/train/gradients.js';
-import { readCheckpointFile, writeCheckpointFile } from '../checkpointFile.js';
 import { withEngine } from '../engine.js';
-import { ensureDir, writeFileAtomic } from '../io.js';
 import { parseFloatOption, parseIntOption } from '../options.js';
-import { startProgress } from '../progress.js';
 import { openTrainingData } from '../trainingData.js';
+import {
+  checkpointKind,
+  type CommonTrainOptions,
+  decodeCheckpointOrExplain,
+  parseCommonTrainOptions,
+  restoreOrExplainWith,
+  runTrainingLoop,
+} from '../trainLoop.js';
 import { UserError } from '../userError.js';
+import { registerTrainClassifierCommand } from './trainClassifier.js';
+import { registerTrainVaeCommand } from './trainVae.js';
 
-interface TrainOptions {
+interface TrainOptions extends CommonTrainOptions {
   data: string;
-  steps: string;
   batch: string;
   lr: string;
   warmup: string;
@@ -33,16 +34,10 @@ interface TrainOptions {
   diffusionSteps: string;
   prediction: string;
   channels: string;
-  seed: string;
-  threads?: string;
-  out: string;
-  checkpointEvery: string;
-  logEvery: string;
-  resume?: string;
 }
 
 export function registerTrainCommand(program: Command): void {
-  const train = program.command('train').description('train a model (ddpm; vae comes next)');
+  const train = program.command('train').description('train a model (ddpm or vae)');
   train
     .command('ddpm')
     .description('train a denoising diffusion model with L_simple (ε, x0 or v prediction)')
@@ -73,6 +68,8 @@ export function registerTrainCommand(program: Command): void {
     .action(async (opts: TrainOptions) => {
       await trainDdpm(opts);
     });
+  registerTrainVaeCommand(train);
+  registerTrainClassifierCommand(train);
 }
 
 function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig {
@@ -110,77 +107,23 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
 }
 
 async function trainDdpm(opts: TrainOptions): Promise<void> {
-  const totalSteps = parseIntOption('--steps', opts.steps, { min: 1 });
-  const checkpointEvery = parseIntOption('--checkpoint-every', opts.checkpointEvery, { min: 1 });
-  const logEvery = parseIntOption('--log-every', opts.logEvery, { min: 1 });
-  const threads =
-    opts.threads === undefined ? undefined : parseIntOption('--threads', opts.threads, { min: 1, max: 64 });
-  ensureDir(opts.out);
-  const checkpointPath = join(opts.out, 'checkpoint.safetensors');
-  const metricsPath = join(opts.out, 'metrics.jsonl');
-
-  await withEngine(threads, async (ctx: Context) => {
+  const parsed = parseCommonTrainOptions(opts);
+  await withEngine(parsed.threads, (ctx: Context) => {
     let trainer: DdpmTrainer;
-    let metrics: string[] = [];
     if (opts.resume) {
       const state = decodeCheckpointOrExplain(opts.resume);
       if (state.meta.kind !== 'ddpm')
-        throw new UserError(`${opts.resume} is a ${state.meta.kind} checkpoint, not a DDPM`);
+        throw new UserError(`${opts.resume} is a ${checkpointKind(state)} checkpoint, not a DDPM`);
       const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
       trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
-      if (existsSync(metricsPath)) {
-        metrics = readFileSync(metricsPath, 'utf8')
-          .split('\n')
-          .filter((l) => l.trim() !== '');
-        metrics = metrics.filter((l) => (JSON.parse(l) as { step: number }).step <= trainer.step);
-      }
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
     } else {
       const data = openTrainingData(opts.data, parseIntOption('--seed', opts.seed));
       trainer = new DdpmTrainer(ctx, configFromOptions(opts, data.shape), data.source);
     }
-    if (trainer.step >= totalSteps) {
-      throw new UserError(
-        `the checkpoint is already at step ${trainer.step}; pass --steps larger than that to train more`,
-      );
-    }
-    writeFileAtomic(join(opts.out, 'config.json'), `${JSON.stringify(trainer.config, null, 2)}\n`);
-    const save = () => {
-      writeCheckpointFile(checkpointPath, encodeTrainingState(trainer.exportState()));
-      writeFileAtomic(metricsPath, metrics.length ? `${metrics.join('\n')}\n` : '');
-      writeLossPlot(opts.out, metrics);
-    };
-    const progress = startProgress('train', totalSteps, trainer.step);
-    const t0 = performance.now();
-    try {
-      let smoothed = Number.NaN;
-      while (trainer.step < totalSteps) {
-        const r = trainer.trainStep();
-        smoothed = Number.isNaN(smoothed) ? r.loss : 0.98 * smoothed + 0.02 * r.loss;
-        if (r.step % logEvery === 0 || r.step === totalSteps) {
-          metrics.push(
-            JSON.stringify({
-              step: r.step,
-              loss: r.loss,
-              loss_ema: smoothed,
-              grad_norm: r.gradNorm,
-              lr: r.lr,
-              seconds: (performance.now() - t0) / 1000,
-            }),
-          );
-        }
-        progress.update(r.step, { loss: smoothed, grad: r.gradNorm });
-        if (r.step % checkpointEvery === 0 || r.step === totalSteps) save();
-      }
-    } catch (err) {
-      progress.stop();
-      if (err instanceof NonFiniteError) throw new UserError(`${err.message} (${checkpointPath})`);
-      throw err;
-    }
-    progress.stop();
-    process.stderr.write(
-      `wrote ${checkpointPath} (step ${trainer.step}), ${metricsPath}, ${join(opts.out, 'loss.svg')}\n`,
-    );
+    runTrainingLoop(trainer, opts.out, parsed, opts.resume !== undefined, {
+      plot: { title: 'L_simple during training', yLabel: 'loss', logY: true },
+    });
   });
 }
 
@@ -191,33 +134,7 @@ export function restoreOrExplain(
   state: TrainingState,
   data: BatchSource | null,
 ): DdpmTrainer {
-  try {
-    return DdpmTrainer.restore(ctx, state, data);
-  } catch (err) {
-    throw new UserError(`${path}: ${(err as Error).message}`);
-  }
+  return restoreOrExplainWith(path, () => DdpmTrainer.restore(ctx, state, data));
 }
 
-export function decodeCheckpointOrExplain(path: string) {
-  const bytes = readCheckpointFile(path);
-  try {
-    return decodeTrainingState(bytes);
-  } catch (err) {
-    throw new UserError(`${path}: ${(err as Error).message}`);
-  }
-}
-
-function writeLossPlot(dir: string, metrics: string[]): void {
-  if (metrics.length < 2) return;
-  const rows = metrics.map((l) => JSON.parse(l) as { step: number; loss: number; loss_ema: number });
-  writeFileAtomic(
-    join(dir, 'loss.svg'),
-    lineChartSvg(
-      [
-        { name: 'loss', x: rows.map((r) => r.step), y: rows.map((r) => r.loss), color: '#bbbbbb' },
-        { name: 'smoothed', x: rows.map((r) => r.step), y: rows.map((r) => r.loss_ema) },
-      ],
-      { title: 'L_simple during training', xLabel: 'step', yLabel: 'loss', logY: true },
-    ),
-  );
-}
+export { decodeCheckpointOrExplain };

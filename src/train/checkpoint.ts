@@ -8,13 +8,23 @@ import type { TrainingState } from './ddpm.js';
 
 export const CHECKPOINT_FORMAT = 'elbo-checkpoint-v1';
 
-export function encodeTrainingState(state: TrainingState): Uint8Array {
+/** What any trainer exports (DDPM, VAE): named float32 tensors and JSON metadata whose `kind` names the model. */
+export interface CheckpointState {
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  meta: { kind: string };
+}
+
+export function encodeTrainingState(state: CheckpointState): Uint8Array {
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const [name, t] of state.tensors) tensors[name] = { dtype: 'F32', shape: t.shape, data: t.data };
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, elbo: JSON.stringify(state.meta) });
 }
 
-/** Decodes and checks that the bytes are an elbo checkpoint (errors say what the file is instead). */
+/**
+ * Decodes and checks that the bytes are an elbo checkpoint (errors say what the file is instead). Typed as the
+ * DDPM's state for the DDPM paths; check `meta.kind` first (a VAE checkpoint has kind 'vae', see
+ * src/vae/trainer.ts VaeTrainingState).
+ */
 export function decodeTrainingState(bytes: Uint8Array): TrainingState {
   const { tensors, metadata } = decodeSafetensors(bytes);
   if (metadata?.format !== CHECKPOINT_FORMAT || typeof metadata.elbo !== 'string') {

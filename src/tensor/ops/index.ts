@@ -5,3 +5,4 @@ export * from './linalg.js';
 export * from './norm.js';
 export * from './shape.js';
 export * from './pointwise.js';
+export * from './likelihood.js';
