@@ -7,6 +7,7 @@
  *
  * [Ho20] arXiv:2006.11239v2 · [SH22] arXiv:2202.00512v2 (v-prediction) · [ND21] arXiv:2102.09672v1
  */
+import { exportTrainingTensors, loadTrainingTensors } from './trainingTensors.js';
 import { noiseSchedule, type NoiseSchedule, type ScheduleName } from '../diffusion/schedule.js';
 import type { Prediction } from '../diffusion/parameterization.js';
 import { assertNever } from '../math/checks.js';
@@ -192,17 +193,7 @@ export class DdpmTrainer {
   }
 
   exportState(): TrainingState {
-    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    const put = (prefix: string, m: Module) => {
-      for (const [name, p] of m.namedParameters())
-        tensors.set(`${prefix}.${name}`, { shape: [...p.shape], data: p.toFloat32Array() });
-    };
-    put('model', this.model);
-    put('ema', this.ema);
-    for (const [name, m] of this.opt.m)
-      tensors.set(`adam.m.${name}`, { shape: [...m.shape], data: m.toFloat32Array() });
-    for (const [name, v] of this.opt.v)
-      tensors.set(`adam.v.${name}`, { shape: [...v.shape], data: v.toFloat32Array() });
+    const tensors = exportTrainingTensors(this.model, this.ema, this.opt);
     return {
       tensors,
       meta: {
@@ -219,23 +210,7 @@ export class DdpmTrainer {
   /** Rebuilds a trainer from exported state; every tensor must be present with its shape. */
   static restore(ctx: Context, state: TrainingState, data: BatchSource | null): DdpmTrainer {
     const trainer = new DdpmTrainer(ctx, state.meta.config, data);
-    const load = (key: string, target: Tensor) => {
-      const e = state.tensors.get(key);
-      if (!e) throw new Error(`checkpoint has no tensor "${key}" (is it from another model?)`);
-      if (e.data.length !== target.size || e.shape.join() !== target.shape.join()) {
-        throw new Error(
-          `checkpoint tensor "${key}" has shape [${e.shape.join(', ')}], the model needs [${target.shape.join(', ')}]`,
-        );
-      }
-      target.view().set(e.data);
-    };
-    for (const [name, p] of trainer.model.namedParameters()) load(`model.${name}`, p);
-    for (const [name, p] of trainer.ema.namedParameters()) load(`ema.${name}`, p);
-    const hasAdam = state.tensors.has(`adam.m.${trainer.model.namedParameters()[0][0]}`);
-    if (hasAdam) {
-      for (const [name, m] of trainer.opt.m) load(`adam.m.${name}`, m);
-      for (const [name, v] of trainer.opt.v) load(`adam.v.${name}`, v);
-    }
+    loadTrainingTensors(state.tensors, trainer.model, trainer.ema, trainer.opt);
     trainer.opt.step = state.meta.adamStep;
     trainer.step = state.meta.step;
     trainer.rng = Rng.fromState(state.meta.rng);

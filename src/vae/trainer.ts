@@ -8,9 +8,9 @@
  *
  * [KW14] arXiv:1312.6114v11 · [BGS16] arXiv:1509.00519v4 · [SRM16] arXiv:1602.02282v3 §2.3 (KL warm-up)
  */
+import { exportTrainingTensors, loadTrainingTensors } from '../train/trainingTensors.js';
 import { dynamicBinarize } from '../data/images.js';
 import { assertNever } from '../math/checks.js';
-import type { Module } from '../nn/module.js';
 import { Rng, type RngState } from '../random/rng.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 import type { BatchSource } from '../train/ddpm.js';
@@ -165,17 +165,7 @@ export class VaeTrainer {
   }
 
   exportState(): VaeTrainingState {
-    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    const put = (prefix: string, m: Module) => {
-      for (const [name, p] of m.namedParameters())
-        tensors.set(`${prefix}.${name}`, { shape: [...p.shape], data: p.toFloat32Array() });
-    };
-    put('model', this.model);
-    put('ema', this.ema);
-    for (const [name, m] of this.opt.m)
-      tensors.set(`adam.m.${name}`, { shape: [...m.shape], data: m.toFloat32Array() });
-    for (const [name, v] of this.opt.v)
-      tensors.set(`adam.v.${name}`, { shape: [...v.shape], data: v.toFloat32Array() });
+    const tensors = exportTrainingTensors(this.model, this.ema, this.opt);
     return {
       tensors,
       meta: {
@@ -195,22 +185,7 @@ export class VaeTrainer {
       throw new Error(`expected a VAE checkpoint, got kind "${String(state.meta.kind)}"`);
     const trainer = new VaeTrainer(ctx, state.meta.config, data);
     try {
-      const load = (key: string, target: Tensor) => {
-        const e = state.tensors.get(key);
-        if (!e) throw new Error(`checkpoint has no tensor "${key}" (is it from another model?)`);
-        if (e.data.length !== target.size || e.shape.join() !== target.shape.join()) {
-          throw new Error(
-            `checkpoint tensor "${key}" has shape [${e.shape.join(', ')}], the model needs [${target.shape.join(', ')}]`,
-          );
-        }
-        target.view().set(e.data);
-      };
-      for (const [name, p] of trainer.model.namedParameters()) load(`model.${name}`, p);
-      for (const [name, p] of trainer.ema.namedParameters()) load(`ema.${name}`, p);
-      if (state.tensors.has(`adam.m.${trainer.model.namedParameters()[0][0]}`)) {
-        for (const [name, m] of trainer.opt.m) load(`adam.m.${name}`, m);
-        for (const [name, v] of trainer.opt.v) load(`adam.v.${name}`, v);
-      }
+      loadTrainingTensors(state.tensors, trainer.model, trainer.ema, trainer.opt);
       trainer.opt.step = state.meta.adamStep;
       trainer.step = state.meta.step;
       trainer.rng = Rng.fromState(state.meta.rng);
