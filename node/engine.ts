@@ -34,6 +34,8 @@ export interface NodeEngineOptions {
   noRelaxedSimd?: boolean;
   /** Heap address space reserved up front (see EngineOptions.heapBytes). */
   heapBytes?: number;
+  /** Winograd F(2×2, 3×3) for eligible 3×3 convolutions (default true; see Engine.winograd). */
+  winograd?: boolean;
 }
 
 /** Creates an engine for Node with worker_threads. Call `dispose()` when done so the process can exit. */
@@ -52,6 +54,7 @@ export async function createNodeEngine(options: NodeEngineOptions = {}): Promise
     relaxedSimd,
     threads: options.threads ?? availableParallelism(),
     heapBytes: options.heapBytes,
+    winograd: options.winograd,
     spawnWorker: (init: WorkerInit) => {
       const worker = new Worker(workerUrl, {
         workerData: init, // V8 flags are per process: workers get relaxed SIMD too

@@ -1,53 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeEngine } from '../../node/engine.js';
+import { type ConvShape, convReference, dot, outSize } from '../../test/helpers/conv.js';
 import { download, relativeL2, upload } from '../../test/helpers/engine.js';
 import { Rng } from '../random/rng.js';
 import type { Engine } from './engine.js';
-
-interface ConvShape {
-  N: number;
-  H: number;
-  W: number;
-  Cin: number;
-  Cout: number;
-  k: number;
-  stride: number;
-  pad: number;
-}
-
-const outSize = (size: number, s: ConvShape) => Math.floor((size + 2 * s.pad - s.k) / s.stride) + 1;
-
-/** Naive float64 NHWC convolution, weights [k][k][Cin][Cout] (the definition, written independently). */
-function convReference(x: Float64Array, w: Float64Array, s: ConvShape): Float64Array {
-  const Ho = outSize(s.H, s);
-  const Wo = outSize(s.W, s);
-  const out = new Float64Array(s.N * Ho * Wo * s.Cout);
-  for (let n = 0; n < s.N; n++)
-    for (let oy = 0; oy < Ho; oy++)
-      for (let ox = 0; ox < Wo; ox++)
-        for (let co = 0; co < s.Cout; co++) {
-          let acc = 0;
-          for (let ky = 0; ky < s.k; ky++)
-            for (let kx = 0; kx < s.k; kx++) {
-              const iy = oy * s.stride - s.pad + ky;
-              const ix = ox * s.stride - s.pad + kx;
-              if (iy < 0 || iy >= s.H || ix < 0 || ix >= s.W) continue;
-              for (let ci = 0; ci < s.Cin; ci++) {
-                acc +=
-                  x[((n * s.H + iy) * s.W + ix) * s.Cin + ci] *
-                  w[((ky * s.k + kx) * s.Cin + ci) * s.Cout + co];
-              }
-            }
-          out[((n * Ho + oy) * Wo + ox) * s.Cout + co] = acc;
-        }
-  return out;
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
 
 const SHAPES: ConvShape[] = [
   { N: 2, H: 7, W: 6, Cin: 8, Cout: 12, k: 3, stride: 1, pad: 1 },

@@ -23,3 +23,9 @@ export { groupNormBackward, groupNormForward } from './groupnorm';
 export { softmaxRows, softmaxRowsBackward } from './softmax';
 export { concatChannels, splitChannels, upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 export { adamStep, emaUpdate } from './adam';
+export {
+  winogradConv,
+  winogradWeightGradFinish,
+  winogradWeightGradPartial,
+  winogradWeightTransform,
+} from './winograd';

@@ -1,4 +1,8 @@
-/** 2-D convolution on NHWC tensors (implicit GEMM kernels in src/engine/assembly/conv.ts). */
+/**
+ * 2-D convolution on NHWC tensors: implicit GEMM kernels (src/engine/assembly/conv.ts), and Winograd
+ * F(2×2, 3×3) for 3×3 stride-1 'same' convolutions (src/engine/assembly/winograd.ts).
+ */
+import type { Engine } from '../../engine/engine.js';
 import type { Tensor } from '../tensor.js';
 import { MR } from './constants.js';
 import { addRowVector, assertShape } from './elementwise.js';
@@ -11,7 +15,7 @@ export interface Conv2dOptions {
 /**
  * y[N, Ho, Wo, Cout] = conv2d(x[N, H, W, Cin], w[kh, kw, Cin, Cout]) + b[Cout], zero padding,
  * Ho = ⌊(H + 2·pad − kh)/stride⌋ + 1. Backward: input and weight gradients by their own implicit-GEMM
- * kernels, the bias gradient by a column sum.
+ * kernels (or Winograd's, see winogradEligible), the bias gradient by a column sum.
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOptions = {}): Tensor {
   assertShape(x, 4, 'conv2d input (NHWC)');
@@ -27,16 +31,22 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
   const ctx = x.ctx;
   const engine = ctx.engine;
   const geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad];
+  const winograd = engine.winograd && winogradEligible(kh, kw, stride, pad, Cin, Cout);
   const y = ctx.empty([N, Ho, Wo, Cout]);
-  engine.parallel('conv2dForward', N * Ho * Wo, MR, [x.ptr, w.ptr, y.ptr, ...geom, 0]);
+  if (winograd) winogradConv(engine, x.ptr, w.ptr, y.ptr, [N, H, W, Cin, Cout], false);
+  else engine.parallel('conv2dForward', N * Ho * Wo, MR, [x.ptr, w.ptr, y.ptr, ...geom, 0]);
   const out = ctx.record(y, [x, w], (gy) => {
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (x.requiresGrad) {
       gx = ctx.empty(x.shape);
-      engine.parallel('conv2dBackwardInput', N * H * W, MR, [gy.ptr, w.ptr, gx.ptr, ...geom, 0]);
+      if (winograd) winogradConv(engine, gy.ptr, w.ptr, gx.ptr, [N, H, W, Cin, Cout], true);
+      else engine.parallel('conv2dBackwardInput', N * H * W, MR, [gy.ptr, w.ptr, gx.ptr, ...geom, 0]);
     }
-    if (w.requiresGrad) {
+    if (w.requiresGrad && winograd) {
+      gw = ctx.empty(w.shape);
+      winogradWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, [N, H, W, Cin, Cout]);
+    } else if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
       const args = [x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, ...geom, 0];
       if (Cin % 8 === 0 && Cout % 4 === 0) {
@@ -49,4 +59,58 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
     return [gx, gw];
   });
   return b ? addRowVector(out, b) : out;
+}
+
+/** Winograd F(2×2, 3×3) applies to 3×3 kernels with stride 1 and padding 1 ('same') and channels divisible by 8. */
+export function winogradEligible(
+  kh: number,
+  kw: number,
+  stride: number,
+  pad: number,
+  Cin: number,
+  Cout: number,
+): boolean {
+  return kh === 3 && kw === 3 && stride === 1 && pad === 1 && Cin % 8 === 0 && Cout % 8 === 0;
+}
+
+/** [N, H, W, Cin, Cout] of a 'same' 3×3 convolution. */
+type SameConvShape = readonly [number, number, number, number, number];
+
+/**
+ * out = conv(src, w) (flip = false; src has Cin channels) or its input gradient, the convolution of
+ * src = dy with w flipped in space and transposed in channels (flip = true; src has Cout channels).
+ */
+function winogradConv(
+  engine: Engine,
+  src: number,
+  w: number,
+  out: number,
+  shape: SameConvShape,
+  flip: boolean,
+): void {
+  const [N, H, W, Cin, Cout] = shape;
+  const [K, Nc] = flip ? [Cout, Cin] : [Cin, Cout];
+  const bytes = 16 * K * Nc * 4;
+  const u = engine.heap.alloc(bytes); // U = G g Gᵀ, packed for the micro-kernel
+  try {
+    engine.parallel('winogradWeightTransform', K, 1, [w, u, Cin, Cout, flip ? 1 : 0]);
+    const tiles = N * Math.ceil(H / 2) * Math.ceil(W / 2);
+    engine.parallel('winogradConv', tiles, MR, [src, u, out, N, H, W, K, Nc, 0]);
+  } finally {
+    engine.heap.free(u, bytes);
+  }
+}
+
+/** dw = Gᵀ [Σ_tiles V ⊙ (A dY Aᵀ)] G: per-thread partial sums over tile ranges, then summed and transformed. */
+function winogradWeightGrad(engine: Engine, x: number, dy: number, dw: number, shape: SameConvShape): void {
+  const [N, H, W, Cin, Cout] = shape;
+  const chunks = engine.threads;
+  const bytes = chunks * 16 * Cin * Cout * 4;
+  const partials = engine.heap.alloc(bytes);
+  try {
+    engine.parallel('winogradWeightGradPartial', chunks, 1, [x, dy, partials, chunks, N, H, W, Cin, Cout]);
+    engine.parallel('winogradWeightGradFinish', Cin, 1, [partials, chunks, dw, Cin, Cout, 0]);
+  } finally {
+    engine.heap.free(partials, bytes);
+  }
 }

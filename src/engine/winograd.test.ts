@@ -1,0 +1,106 @@
+/**
+ * Winograd F(2×2, 3×3) kernels (src/engine/assembly/winograd.ts) against the float64 definition of a
+ * 'same' 3×3 convolution and its two gradients, on shapes with odd sizes (partial tiles), one pixel, several
+ * tile blocks, and on 1 and 2 threads.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeEngine } from '../../node/engine.js';
+import { type ConvShape, convGradReference, convReference } from '../../test/helpers/conv.js';
+import { download, relativeL2, upload } from '../../test/helpers/engine.js';
+import { Rng } from '../random/rng.js';
+import type { Engine } from './engine.js';
+
+const same = (N: number, H: number, W: number, Cin: number, Cout: number): ConvShape => ({
+  N,
+  H,
+  W,
+  Cin,
+  Cout,
+  k: 3,
+  stride: 1,
+  pad: 1,
+});
+
+const SHAPES: ConvShape[] = [
+  same(2, 7, 6, 8, 16),
+  same(3, 5, 9, 16, 8),
+  same(1, 1, 1, 8, 8),
+  same(2, 2, 3, 24, 8),
+  same(5, 28, 28, 32, 32), // many tile blocks per thread
+  same(2, 14, 14, 128, 64),
+];
+
+describe.each([{ threads: 1 }, { threads: 2 }])('Winograd F(2×2, 3×3), %o', ({ threads }) => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createNodeEngine({ threads });
+  });
+  afterAll(() => engine.dispose());
+
+  it.each(SHAPES)('forward, input and weight gradients match the float64 definition: %o', (s) => {
+    const rng = Rng.fromSeed(5);
+    const nx = s.N * s.H * s.W * s.Cin;
+    const nw = 9 * s.Cin * s.Cout;
+    const ny = s.N * s.H * s.W * s.Cout;
+    const x = Float64Array.from(rng.fillNormal(new Float32Array(nx)));
+    const w = Float64Array.from(rng.fillNormal(new Float32Array(nw)));
+    const dy = Float64Array.from(rng.fillNormal(new Float32Array(ny)));
+    const [px, pw, pdy] = [upload(engine, x), upload(engine, w), upload(engine, dy)];
+    const tiles = s.N * Math.ceil(s.H / 2) * Math.ceil(s.W / 2);
+    const transformed = (K: number, Nc: number, flip: boolean) => {
+      const u = engine.heap.alloc(16 * K * Nc * 4);
+      engine.parallel('winogradWeightTransform', K, 1, [pw, u, s.Cin, s.Cout, flip ? 1 : 0]);
+      return u;
+    };
+
+    // Forward: src = x (Cin channels), weights as they are.
+    const u = transformed(s.Cin, s.Cout, false);
+    const py = engine.heap.alloc(ny * 4);
+    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, 0]);
+    const y = convReference(x, w, s);
+    // Winograd adds and subtracts before multiplying; float32 error stays ~1e-7 relative for F(2×2, 3×3).
+    expect(relativeL2(download(engine, py, ny), y)).toBeLessThan(2e-6);
+
+    // accumulate = 1 adds to what is there.
+    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, 1]);
+    expect(
+      relativeL2(
+        download(engine, py, ny),
+        y.map((v) => 2 * v),
+      ),
+    ).toBeLessThan(2e-6);
+
+    const { dx, dw } = convGradReference(x, w, dy, s);
+    // Input gradient: the same convolution of dy with the flipped, channel-transposed filter.
+    const uFlip = transformed(s.Cout, s.Cin, true);
+    const pdx = engine.heap.alloc(nx * 4);
+    engine.parallel('winogradConv', tiles, 4, [pdy, uFlip, pdx, s.N, s.H, s.W, s.Cout, s.Cin, 0]);
+    expect(relativeL2(download(engine, pdx, nx), dx)).toBeLessThan(2e-6);
+
+    // Weight gradient: partial sums over `chunks` tile ranges, then summed and transformed.
+    for (const chunks of [1, 3]) {
+      const partials = engine.heap.alloc(chunks * 16 * s.Cin * s.Cout * 4);
+      const pdw = engine.heap.alloc(nw * 4);
+      engine.parallel('winogradWeightGradPartial', chunks, 1, [
+        px,
+        pdy,
+        partials,
+        chunks,
+        s.N,
+        s.H,
+        s.W,
+        s.Cin,
+        s.Cout,
+      ]);
+      engine.parallel('winogradWeightGradFinish', s.Cin, 1, [partials, chunks, pdw, s.Cin, s.Cout, 0]);
+      expect(relativeL2(download(engine, pdw, nw), dw)).toBeLessThan(2e-6);
+      engine.parallel('winogradWeightGradFinish', s.Cin, 1, [partials, chunks, pdw, s.Cin, s.Cout, 1]);
+      expect(
+        relativeL2(
+          download(engine, pdw, nw),
+          dw.map((v) => 2 * v),
+        ),
+      ).toBeLessThan(2e-6);
+    }
+  });
+});
