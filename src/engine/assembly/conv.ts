@@ -109,6 +109,11 @@ function convIndirectDriver(
         const t = table + (<usize>(tap * MR) << 2);
         let a0 = <usize>load<u32>(t), a1 = <usize>load<u32>(t, 4);
         let a2 = <usize>load<u32>(t, 8), a3 = <usize>load<u32>(t, 12);
+        if (a0 == zeroRow && a1 == zeroRow && a2 == zeroRow && a3 == zeroRow) {
+          // No row reaches this tap (padding; or, for a strided input gradient, the wrong parity).
+          b += <usize>channels * NR * 4;
+          continue;
+        }
         for (let c = 0; c < channels; c++) {
           const b0 = v128.load(b);
           const b1 = v128.load(b, 16);
