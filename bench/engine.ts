@@ -21,6 +21,8 @@ const BATCH = 64;
 /** Forward FLOPs of the reference UNet at batch 64 (multiply-add = 2), as reference_unet.py counts them. */
 const FLOPS_FWD = 11_871_600_640;
 const ITERS = Number(process.env.ELBO_BENCH_ITERS ?? 10);
+/** ELBO_BENCH_WINOGRAD=0 runs every convolution with the direct kernels (to measure what Winograd gives). */
+const WINOGRAD = process.env.ELBO_BENCH_WINOGRAD !== '0';
 
 interface Result {
   threads: number;
@@ -38,7 +40,7 @@ function median(xs: number[]): number {
 }
 
 async function runOurs(threads: number): Promise<Result> {
-  const engine = await createNodeEngine({ threads });
+  const engine = await createNodeEngine({ threads, winograd: WINOGRAD });
   const ctx = new Context(engine);
   const rng = Rng.fromSeed(1);
   const model = new UNet(ctx, REFERENCE_UNET, rng);
@@ -135,7 +137,8 @@ async function main(): Promise<void> {
   const torch = [runTorch(1), runTorch(2)];
   const gf = (ms: number, mult: number) => (mult * FLOPS_FWD) / ms / 1e6;
   console.log(
-    `reference UNet, batch ${BATCH}, ${ITERS} timed iterations (median); relaxed SIMD: ${ours[0].relaxed_simd}`,
+    `reference UNet, batch ${BATCH}, ${ITERS} timed iterations (median); relaxed SIMD: ${ours[0].relaxed_simd}; ` +
+      `Winograd: ${WINOGRAD}`,
   );
   console.log(
     [
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
         Math.max(torch[0]?.peak_rss_mb ?? 0, torch[1].peak_rss_mb)
       : null,
     speedup_2t: ours[0].train_ms / ours[1].train_ms,
+    winograd: WINOGRAD,
     elbo: ours.map(({ profile: _p, ...r }) => r),
     pytorch: torch,
   };

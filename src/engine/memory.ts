@@ -10,6 +10,11 @@
 /** Blocks are aligned to cache lines (and so to 16 bytes for SIMD loads). */
 export const ALIGN = 64;
 const PAGE = 65536;
+/**
+ * Kernels may read (never write) up to this many bytes past the end of a block — the discarded lanes of a
+ * SIMD tile at the end of the channels — so the memory always extends this far past the last block.
+ */
+export const READ_SLACK = 64;
 
 export class Heap {
   readonly memory: WebAssembly.Memory;
@@ -43,7 +48,7 @@ export class Heap {
     } else {
       ptr = this.top;
       this.top += size;
-      const need = this.top - this.memory.buffer.byteLength;
+      const need = this.top + READ_SLACK - this.memory.buffer.byteLength;
       if (need > 0) {
         try {
           this.memory.grow(Math.ceil(need / PAGE));

@@ -275,8 +275,9 @@ export function conv2dBackwardWeight(
  * neither operand needs packing: for a tile of 4 output channels × 8 consecutive input channels of one tap,
  * each pixel contributes 4 broadcasts of dy[p][co..co+3] against two vectors read straight from the input
  * row (or a zero row in the padding). Pixels go in blocks whose row-pointer table (per tap) is built once.
- * Needs Cin % 8 == 0 and Cout % 4 == 0 (else use conv2dBackwardWeight).
- * Parallel dimension: tiles, index = (k/8)·(Cout/4) + co/4, so threads never share output.
+ * Any channel counts: a tile at the end of the channels (Cin % 8 ≠ 0 or Cout % 4 ≠ 0) reads past the channels
+ * it owns (into the next pixel's values, or the scratch after the zero row) and discards those lanes and rows.
+ * Parallel dimension: tiles, index = (tap·⌈Cin/8⌉ + ci/8)·⌈Cout/4⌉ + co/4, so threads never share output.
  */
 export function conv2dBackwardWeightDirect(
   t0: i32, t1: i32, x: usize, dy: usize, dw: usize, nPix: i32,
@@ -284,13 +285,14 @@ export function conv2dBackwardWeightDirect(
   accumulate: bool, scratch: usize,
 ): void {
   const taps = kh * kw;
-  const coTiles = Cout >> 2;
+  const coTiles = (Cout + 3) >> 2;
+  const ciTiles = (Cin + 7) >> 3;
   const PB: i32 = 256;
-  // Scratch: zero row | pointer table [taps][PB] | partial sums dWᵀ tiles [tile][4][8].
+  // Scratch: zero row (padded to whole tiles) | pointer table [taps][PB] | partial sums dWᵀ tiles [tile][4][8].
   const zeroRow = scratch;
-  const table = zeroRow + <usize>Cin * 4;
+  const table = zeroRow + <usize>(ciTiles * 8) * 4;
   const partial = table + <usize>(taps * PB) * 4;
-  memory.fill(zeroRow, 0, <usize>Cin * 4);
+  memory.fill(zeroRow, 0, <usize>(ciTiles * 8) * 4);
   memory.fill(partial, 0, <usize>(t1 - t0) * 128);
   const dyRow = <usize>Cout << 2;
   for (let p0 = 0; p0 < nPix; p0 += PB) {
@@ -308,9 +310,8 @@ export function conv2dBackwardWeightDirect(
     for (let tile = t0; tile < t1; tile++) {
       const kPanel = tile / coTiles;
       const co = (tile % coTiles) << 2;
-      const k = kPanel << 3;
-      const tap = k / Cin;
-      const ci = <usize>(k % Cin) << 2;
+      const tap = kPanel / ciTiles;
+      const ci = <usize>((kPanel % ciTiles) << 3) << 2;
       const acc = partial + (<usize>(tile - t0) << 7);
       let a00 = v128.load(acc), a01 = v128.load(acc, 16);
       let a10 = v128.load(acc, 32), a11 = v128.load(acc, 48);
@@ -347,14 +348,18 @@ export function conv2dBackwardWeightDirect(
       v128.store(acc, a31, 112);
     }
   }
-  // Write the transposed tiles: dW[k + j][co + r] (+)= partial[r][j].
+  // Write the transposed tiles: dW[tap][ci + j][co + r] (+)= partial[r][j] for the channels the tile owns.
   for (let tile = t0; tile < t1; tile++) {
-    const k = (tile / coTiles) << 3;
+    const kPanel = tile / coTiles;
     const co = (tile % coTiles) << 2;
+    const tap = kPanel / ciTiles;
+    const ci = (kPanel % ciTiles) << 3;
     const acc = partial + (<usize>(tile - t0) << 7);
-    for (let j = 0; j < 8; j++) {
-      const dst = dw + (<usize>(k + j) * Cout + co) * 4;
-      for (let r = 0; r < 4; r++) {
+    const rows = min(4, Cout - co);
+    const cols = min(8, Cin - ci);
+    for (let j = 0; j < cols; j++) {
+      const dst = dw + (<usize>(tap * Cin + ci + j) * Cout + co) * 4;
+      for (let r = 0; r < rows; r++) {
         const v = load<f32>(acc + (<usize>(r * 8 + j) << 2));
         store<f32>(dst + (<usize>r << 2), accumulate ? load<f32>(dst + (<usize>r << 2)) + v : v);
       }

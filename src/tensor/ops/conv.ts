@@ -49,9 +49,10 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
     } else if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
       const args = [x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, ...geom, 0];
-      if (Cin % 8 === 0 && Cout % 4 === 0) {
-        // No packing: tiles of 8 input × 4 output channels read the image and dy directly.
-        engine.parallel('conv2dBackwardWeightDirect', ((kh * kw * Cin) / 8) * (Cout / 4), 1, args);
+      if (Cin % 8 === 0) {
+        // No packing: tiles of 8 input × 4 output channels read the image and dy directly (a last partial
+        // tile of output channels, as in a 1-channel output convolution, discards its extra rows).
+        engine.parallel('conv2dBackwardWeightDirect', kh * kw * (Cin / 8) * Math.ceil(Cout / 4), 1, args);
       } else {
         engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, args);
       }
