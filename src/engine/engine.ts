@@ -63,6 +63,8 @@ export class Engine {
    * F(2×2, 3×3) (2.25× fewer multiplies) instead of the direct implicit GEMM. Switchable for comparisons.
    */
   winograd = true;
+  /** Output tile of the Winograd convolutions: F(2×2, 3×3), F(4×4, 3×3), or chosen per image size ('auto'). */
+  winogradTile: 2 | 4 | 'auto' = 'auto';
 
   private constructor(
     heap: Heap,

@@ -8,6 +8,7 @@ import { createNodeEngine } from '../../node/engine.js';
 import { type ConvShape, convGradReference, convReference } from '../../test/helpers/conv.js';
 import { download, relativeL2, upload } from '../../test/helpers/engine.js';
 import { Rng } from '../random/rng.js';
+import { winogradTile } from '../tensor/ops/conv.js';
 import type { Engine } from './engine.js';
 
 const same = (N: number, H: number, W: number, Cin: number, Cout: number): ConvShape => ({
@@ -30,7 +31,12 @@ const SHAPES: ConvShape[] = [
   same(2, 14, 14, 128, 64),
 ];
 
-describe.each([{ threads: 1 }, { threads: 2 }])('Winograd F(2×2, 3×3), %o', ({ threads }) => {
+describe.each([
+  { threads: 1, m: 2 },
+  { threads: 2, m: 2 },
+  { threads: 1, m: 4 },
+  { threads: 2, m: 4 },
+])('Winograd F(m×m, 3×3), %o', ({ threads, m }) => {
   let engine: Engine;
   beforeAll(async () => {
     engine = await createNodeEngine({ threads });
@@ -46,40 +52,42 @@ describe.each([{ threads: 1 }, { threads: 2 }])('Winograd F(2×2, 3×3), %o', ({
     const w = Float64Array.from(rng.fillNormal(new Float32Array(nw)));
     const dy = Float64Array.from(rng.fillNormal(new Float32Array(ny)));
     const [px, pw, pdy] = [upload(engine, x), upload(engine, w), upload(engine, dy)];
-    const tiles = s.N * Math.ceil(s.H / 2) * Math.ceil(s.W / 2);
+    const tiles = s.N * Math.ceil(s.H / m) * Math.ceil(s.W / m);
+    // F(2×2, 3×3) adds and subtracts before multiplying: float32 error ~1e-7 relative. F(4×4, 3×3) has
+    // transform coefficients up to 8 (and 1/24): a few times more.
+    const tol = m === 2 ? 2e-6 : 1e-5;
     const transformed = (K: number, Nc: number, flip: boolean) => {
-      const u = engine.heap.alloc(16 * K * Nc * 4);
-      engine.parallel('winogradWeightTransform', K, 1, [pw, u, s.Cin, s.Cout, flip ? 1 : 0]);
+      const u = engine.heap.alloc((m + 2) ** 2 * K * Nc * 4);
+      engine.parallel('winogradWeightTransform', K, 1, [pw, u, s.Cin, s.Cout, flip ? 1 : 0, m]);
       return u;
     };
 
     // Forward: src = x (Cin channels), weights as they are.
     const u = transformed(s.Cin, s.Cout, false);
     const py = engine.heap.alloc(ny * 4);
-    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, 0]);
+    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, m, 0]);
     const y = convReference(x, w, s);
-    // Winograd adds and subtracts before multiplying; float32 error stays ~1e-7 relative for F(2×2, 3×3).
-    expect(relativeL2(download(engine, py, ny), y)).toBeLessThan(2e-6);
+    expect(relativeL2(download(engine, py, ny), y)).toBeLessThan(tol);
 
     // accumulate = 1 adds to what is there.
-    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, 1]);
+    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, m, 1]);
     expect(
       relativeL2(
         download(engine, py, ny),
         y.map((v) => 2 * v),
       ),
-    ).toBeLessThan(2e-6);
+    ).toBeLessThan(tol);
 
     const { dx, dw } = convGradReference(x, w, dy, s);
     // Input gradient: the same convolution of dy with the flipped, channel-transposed filter.
     const uFlip = transformed(s.Cout, s.Cin, true);
     const pdx = engine.heap.alloc(nx * 4);
-    engine.parallel('winogradConv', tiles, 4, [pdy, uFlip, pdx, s.N, s.H, s.W, s.Cout, s.Cin, 0]);
-    expect(relativeL2(download(engine, pdx, nx), dx)).toBeLessThan(2e-6);
+    engine.parallel('winogradConv', tiles, 4, [pdy, uFlip, pdx, s.N, s.H, s.W, s.Cout, s.Cin, m, 0]);
+    expect(relativeL2(download(engine, pdx, nx), dx)).toBeLessThan(tol);
 
     // Weight gradient: partial sums over `chunks` tile ranges, then summed and transformed.
     for (const chunks of [1, 3]) {
-      const partials = engine.heap.alloc(chunks * 16 * s.Cin * s.Cout * 4);
+      const partials = engine.heap.alloc(chunks * (m + 2) ** 2 * s.Cin * s.Cout * 4);
       const pdw = engine.heap.alloc(nw * 4);
       engine.parallel('winogradWeightGradPartial', chunks, 1, [
         px,
@@ -91,16 +99,35 @@ describe.each([{ threads: 1 }, { threads: 2 }])('Winograd F(2×2, 3×3), %o', ({
         s.W,
         s.Cin,
         s.Cout,
+        m,
       ]);
-      engine.parallel('winogradWeightGradFinish', s.Cin, 1, [partials, chunks, pdw, s.Cin, s.Cout, 0]);
-      expect(relativeL2(download(engine, pdw, nw), dw)).toBeLessThan(2e-6);
-      engine.parallel('winogradWeightGradFinish', s.Cin, 1, [partials, chunks, pdw, s.Cin, s.Cout, 1]);
+      engine.parallel('winogradWeightGradFinish', s.Cin, 1, [partials, chunks, pdw, s.Cin, s.Cout, m, 0]);
+      expect(relativeL2(download(engine, pdw, nw), dw)).toBeLessThan(tol);
+      engine.parallel('winogradWeightGradFinish', s.Cin, 1, [partials, chunks, pdw, s.Cin, s.Cout, m, 1]);
       expect(
         relativeL2(
           download(engine, pdw, nw),
           dw.map((v) => 2 * v),
         ),
-      ).toBeLessThan(2e-6);
+      ).toBeLessThan(tol);
     }
+  });
+});
+
+describe('the Winograd tile choice', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createNodeEngine({ threads: 1 });
+  });
+  afterAll(() => engine.dispose());
+
+  it('takes the tile with fewer transformed values per output, unless one is forced', () => {
+    // 28×28: 49 tiles of 36 (m = 4) vs 196 of 16 (m = 2); 1×1: one tile either way, 16 < 36.
+    expect(winogradTile(engine, 28, 28)).toBe(4);
+    expect(winogradTile(engine, 7, 7)).toBe(4);
+    expect(winogradTile(engine, 1, 1)).toBe(2);
+    expect(winogradTile(engine, 2, 30)).toBe(2);
+    engine.winogradTile = 2;
+    expect(winogradTile(engine, 28, 28)).toBe(2);
   });
 });

@@ -1,13 +1,18 @@
-// 3×3 convolutions with stride 1 and padding 1 by Winograd's minimal filtering F(2×2, 3×3)
-// (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks", arXiv:1509.09308, §4.1), NHWC.
-// Each 2×2 output tile of one input/output channel pair is
+// 3×3 convolutions with stride 1 and padding 1 by Winograd's minimal filtering F(m×m, 3×3), m = 2 or 4
+// (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks", arXiv:1509.09308, §4.1–4.2), NHWC.
+// With α = m + 2, each m×m output tile of one input/output channel pair is
 //
-//   Y = Aᵀ [ U ⊙ V ] A,   U = G g Gᵀ,   V = Bᵀ d B          (g: the 3×3 filter, d: the 4×4 input patch)
+//   Y = Aᵀ [ U ⊙ V ] A,   U = G g Gᵀ,   V = Bᵀ d B          (g: the 3×3 filter, d: the α×α input patch)
 //
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 −1 −1]
+//   F(2×2, 3×3):  Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+//                 Aᵀ = [1 1 1 0; 0 1 −1 −1]
+//   F(4×4, 3×3):  Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+//                 G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+//                 Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
 //
-// and summing over input channels turns the 16 elementwise products into 16 GEMMs
-// M[ξ] = V[ξ]·U[ξ] ([tiles × Cin]·[Cin × Cout]): 16 multiplies per 4 outputs instead of 36.
+// and summing over input channels turns the α² elementwise products into α² GEMMs
+// M[ξ] = V[ξ]·U[ξ] ([tiles × Cin]·[Cin × Cout]): α²/m² multiplies per output instead of 9 (4 for m = 2,
+// 2.25 for m = 4; m = 4 has larger transform coefficients, so slightly larger rounding errors).
 //
 // Gradients. The input gradient of a stride-1 'same' 3×3 convolution is the same convolution of dy with the
 // filter flipped in space and transposed in channels, so it runs the forward kernel on weights transformed
@@ -15,11 +20,11 @@
 //
 //   dg = Gᵀ [ Σ_tiles V ⊙ (A dY Aᵀ) ] G,
 //
-// i.e. 16 GEMMs S[ξ] = Σ_tiles V[ξ]ᵀ·Ŷ[ξ] ([Cin × tiles]·[tiles × Cout]) and one 4×4 → 3×3 transform per pair.
+// i.e. α² GEMMs S[ξ] = Σ_tiles V[ξ]ᵀ·Ŷ[ξ] ([Cin × tiles]·[tiles × Cout]) and one α×α → 3×3 transform per pair.
 //
-// Layouts: tile t = (n·TH + ty)·TW + tx with TH = ⌈H/2⌉, TW = ⌈W/2⌉; its patch starts at pixel (2ty − 1, 2tx − 1).
-// Transformed blocks in scratch are [tile][ξ][channel] with ξ = 4i + j. Transformed weights are packed for the
-// micro-kernel as [ξ][panel of NR output channels][input channel][NR].
+// Layouts: tile t = (n·TH + ty)·TW + tx with TH = ⌈H/m⌉, TW = ⌈W/m⌉; its patch starts at pixel (m·ty − 1, m·tx − 1).
+// Transformed weights are packed for the micro-kernel as [ξ][panel of NR output channels][input channel][NR],
+// ξ = α·i + j.
 import { NR } from './gemm';
 import { fma } from './simd';
 
@@ -32,44 +37,53 @@ const ROWS: i32 = 4;
 // Weight transform U = G g Gᵀ
 // ---------------------------------------------------------------------------------------------------------
 
-/** Component i of G·(a, b, c): a, (a + b + c)/2, (a − b + c)/2, c. */
+/** Component i of G·(a, b, c) for F(m×m, 3×3). */
 @inline
-function gRow(i: i32, a: f32, b: f32, c: f32): f32 {
-  if (i == 0) return a;
-  if (i == 1) return (a + b + c) * 0.5;
-  if (i == 2) return (a - b + c) * 0.5;
+function gRow(m: i32, i: i32, a: f32, b: f32, c: f32): f32 {
+  if (m == 2) {
+    if (i == 0) return a;
+    if (i == 1) return (a + b + c) * 0.5;
+    if (i == 2) return (a - b + c) * 0.5;
+    return c;
+  }
+  if (i == 0) return a * 0.25;
+  if (i == 1) return -(a + b + c) / 6;
+  if (i == 2) return -(a - b + c) / 6;
+  if (i == 3) return a / 24 + b / 12 + c / 6;
+  if (i == 4) return a / 24 - b / 12 + c / 6;
   return c;
 }
 
 /**
- * Packs U = G g Gᵀ for the effective convolution with K input and Nc output channels, where
+ * Packs U = G g Gᵀ of F(m×m, 3×3) for the effective convolution with K input and Nc output channels, where
  * g(k, n) = w[ky][kx][k][n] (flip = false: the forward convolution, K = Cin, Nc = Cout) or
  * g(k, n) = w[2 − ky][2 − kx][n][k] (flip = true: the input gradient, K = Cout, Nc = Cin).
- * up: 16·K·Nc floats, [ξ][Nc/NR][K][NR]. Needs Nc % NR == 0. Parallel dimension: k (grain 1).
+ * up: α²·K·Nc floats, [ξ][Nc/NR][K][NR]. Needs Nc % NR == 0. Parallel dimension: k (grain 1).
  */
 export function winogradWeightTransform(
-  k0: i32, k1: i32, w: usize, up: usize, Cin: i32, Cout: i32, flip: bool, scratch: usize,
+  k0: i32, k1: i32, w: usize, up: usize, Cin: i32, Cout: i32, flip: bool, m: i32, scratch: usize,
 ): void {
+  const alpha = m + 2;
   const K = flip ? Cout : Cin;
   const Nc = flip ? Cin : Cout;
   const nPanels = Nc / PANEL;
-  const t = scratch; // (G g)[i][kx], 4×3 floats
+  const t = scratch; // (G g)[i][kx], α×3 floats
   for (let k = k0; k < k1; k++) {
     for (let n = 0; n < Nc; n++) {
       for (let kx = 0; kx < 3; kx++) {
         const g0 = load<f32>(w + filterIndex(flip, 0, kx, k, n, Cin, Cout));
         const g1 = load<f32>(w + filterIndex(flip, 1, kx, k, n, Cin, Cout));
         const g2 = load<f32>(w + filterIndex(flip, 2, kx, k, n, Cin, Cout));
-        for (let i = 0; i < 4; i++) store<f32>(t + (<usize>(i * 3 + kx) << 2), gRow(i, g0, g1, g2));
+        for (let i = 0; i < alpha; i++) store<f32>(t + (<usize>(i * 3 + kx) << 2), gRow(m, i, g0, g1, g2));
       }
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < alpha; i++) {
         const a = load<f32>(t + (<usize>(i * 3) << 2));
         const b = load<f32>(t + (<usize>(i * 3 + 1) << 2));
         const c = load<f32>(t + (<usize>(i * 3 + 2) << 2));
-        for (let j = 0; j < 4; j++) {
-          const xi = i * 4 + j;
+        for (let j = 0; j < alpha; j++) {
+          const xi = i * alpha + j;
           const dst = ((xi * nPanels + n / PANEL) * K + k) * PANEL + (n % PANEL);
-          store<f32>(up + (<usize>dst << 2), gRow(j, a, b, c));
+          store<f32>(up + (<usize>dst << 2), gRow(m, j, a, b, c));
         }
       }
     }
@@ -84,7 +98,122 @@ function filterIndex(flip: bool, ky: i32, kx: i32, k: i32, n: i32, Cin: i32, Cou
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Tile transforms, four channels at a time
+// 1-D transforms of four channels at a time: read the α (or m) vectors at src + r·srcStride, store the
+// results at dst + r·dstStride. The 2-D transforms apply them to columns, then to rows.
+// ---------------------------------------------------------------------------------------------------------
+
+@inline
+function ld(src: usize, srcStride: usize, r: i32): v128 {
+  return v128.load(src + <usize>r * srcStride);
+}
+
+/** Bᵀ·d (α → α). */
+@inline
+function transformBt(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  if (m == 2) {
+    const d0 = ld(src, srcStride, 0), d1 = ld(src, srcStride, 1);
+    const d2 = ld(src, srcStride, 2), d3 = ld(src, srcStride, 3);
+    v128.store(dst, f32x4.sub(d0, d2));
+    v128.store(dst + dstStride, f32x4.add(d1, d2));
+    v128.store(dst + 2 * dstStride, f32x4.sub(d2, d1));
+    v128.store(dst + 3 * dstStride, f32x4.sub(d1, d3));
+    return;
+  }
+  const d0 = ld(src, srcStride, 0), d1 = ld(src, srcStride, 1), d2 = ld(src, srcStride, 2);
+  const d3 = ld(src, srcStride, 3), d4 = ld(src, srcStride, 4), d5 = ld(src, srcStride, 5);
+  const four = f32x4.splat(4);
+  const five = f32x4.splat(5);
+  const two = f32x4.splat(2);
+  // r1,2 = (d4 ± d3) ∓ 4(d1 ± d2)·…, r3,4 = (d4 − d2) ± 2(d3 − d1)
+  const a = f32x4.add(d3, d4);
+  const b = f32x4.add(d1, d2);
+  const c = f32x4.sub(d4, d3);
+  const e = f32x4.sub(d1, d2);
+  const f = f32x4.sub(d4, d2);
+  const g = f32x4.mul(two, f32x4.sub(d3, d1));
+  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+  v128.store(dst + dstStride, f32x4.sub(a, f32x4.mul(four, b)));
+  v128.store(dst + 2 * dstStride, fma(four, e, c));
+  v128.store(dst + 3 * dstStride, f32x4.add(f, g));
+  v128.store(dst + 4 * dstStride, f32x4.sub(f, g));
+  v128.store(dst + 5 * dstStride, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+}
+
+/** Aᵀ·v (α → m). */
+@inline
+function transformAt(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  if (m == 2) {
+    const m0 = ld(src, srcStride, 0), m1 = ld(src, srcStride, 1);
+    const m2 = ld(src, srcStride, 2), m3 = ld(src, srcStride, 3);
+    v128.store(dst, f32x4.add(f32x4.add(m0, m1), m2));
+    v128.store(dst + dstStride, f32x4.sub(f32x4.sub(m1, m2), m3));
+    return;
+  }
+  const m0 = ld(src, srcStride, 0), m1 = ld(src, srcStride, 1), m2 = ld(src, srcStride, 2);
+  const m3 = ld(src, srcStride, 3), m4 = ld(src, srcStride, 4), m5 = ld(src, srcStride, 5);
+  const s12 = f32x4.add(m1, m2);
+  const d12 = f32x4.sub(m1, m2);
+  const s34 = f32x4.add(m3, m4);
+  const d34 = f32x4.sub(m3, m4);
+  v128.store(dst, f32x4.add(f32x4.add(m0, s12), s34));
+  v128.store(dst + dstStride, fma(f32x4.splat(2), d34, d12));
+  v128.store(dst + 2 * dstStride, fma(f32x4.splat(4), s34, s12));
+  v128.store(dst + 3 * dstStride, f32x4.add(fma(f32x4.splat(8), d34, d12), m5));
+}
+
+/** A·p (m → α), the transpose of Aᵀ. */
+@inline
+function transformA(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  if (m == 2) {
+    const p = ld(src, srcStride, 0), q = ld(src, srcStride, 1);
+    v128.store(dst, p);
+    v128.store(dst + dstStride, f32x4.add(p, q));
+    v128.store(dst + 2 * dstStride, f32x4.sub(p, q));
+    v128.store(dst + 3 * dstStride, f32x4.neg(q));
+    return;
+  }
+  const p0 = ld(src, srcStride, 0), p1 = ld(src, srcStride, 1);
+  const p2 = ld(src, srcStride, 2), p3 = ld(src, srcStride, 3);
+  const even = f32x4.add(p0, p2); // rows 1, 2: p0 + p2 ± (p1 + p3)
+  const odd = f32x4.add(p1, p3);
+  const even4 = fma(f32x4.splat(4), p2, p0); // rows 3, 4: p0 + 4p2 ± 2(p1 + 4p3)
+  const odd4 = f32x4.mul(f32x4.splat(2), fma(f32x4.splat(4), p3, p1));
+  v128.store(dst, p0);
+  v128.store(dst + dstStride, f32x4.add(even, odd));
+  v128.store(dst + 2 * dstStride, f32x4.sub(even, odd));
+  v128.store(dst + 3 * dstStride, f32x4.add(even4, odd4));
+  v128.store(dst + 4 * dstStride, f32x4.sub(even4, odd4));
+  v128.store(dst + 5 * dstStride, p3);
+}
+
+/** Gᵀ·s (α → 3), the transpose of G. */
+@inline
+function transformGt(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  const half = f32x4.splat(0.5);
+  if (m == 2) {
+    const s0 = ld(src, srcStride, 0), s1 = ld(src, srcStride, 1);
+    const s2 = ld(src, srcStride, 2), s3 = ld(src, srcStride, 3);
+    const sum12 = f32x4.mul(f32x4.add(s1, s2), half);
+    v128.store(dst, f32x4.add(s0, sum12));
+    v128.store(dst + dstStride, f32x4.mul(f32x4.sub(s1, s2), half));
+    v128.store(dst + 2 * dstStride, f32x4.add(sum12, s3));
+    return;
+  }
+  const s0 = ld(src, srcStride, 0), s1 = ld(src, srcStride, 1), s2 = ld(src, srcStride, 2);
+  const s3 = ld(src, srcStride, 3), s4 = ld(src, srcStride, 4), s5 = ld(src, srcStride, 5);
+  const sixth = f32x4.splat(<f32>(1.0 / 6.0));
+  const s12 = f32x4.add(s1, s2);
+  const d12 = f32x4.sub(s2, s1);
+  const s34 = f32x4.add(s3, s4);
+  const d34 = f32x4.sub(s3, s4);
+  // dg0 = s0/4 − (s1 + s2)/6 + (s3 + s4)/24, dg1 = (s2 − s1)/6 + (s3 − s4)/12, dg2 = (s3 + s4 − s1 − s2)/6 + s5
+  v128.store(dst, f32x4.add(f32x4.mul(s0, f32x4.splat(0.25)), f32x4.mul(sixth, fma(s34, f32x4.splat(0.25), f32x4.neg(s12)))));
+  v128.store(dst + dstStride, f32x4.mul(sixth, fma(d34, half, d12)));
+  v128.store(dst + 2 * dstStride, fma(sixth, f32x4.sub(s34, s12), s5));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2-D tile transforms, four channels at a time
 // ---------------------------------------------------------------------------------------------------------
 
 /** Pointer to pixel (y, x) of image n, or to the zero row when it lies outside (the padding, or n = −1). */
@@ -94,94 +223,78 @@ function pixel(src: usize, n: i32, y: i32, x: i32, H: i32, W: i32, C: i32, zeroR
   return src + ((<usize>(n * H + y) * W + x) * C) * 4;
 }
 
-/** Stores Bᵀ·(d0, d1, d2, d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3) at dst, dst + stride, …. */
-@inline
-function storeBt(d0: v128, d1: v128, d2: v128, d3: v128, dst: usize, stride: usize): void {
-  v128.store(dst, f32x4.sub(d0, d2));
-  v128.store(dst + stride, f32x4.add(d1, d2));
-  v128.store(dst + 2 * stride, f32x4.sub(d2, d1));
-  v128.store(dst + 3 * stride, f32x4.sub(d1, d3));
-}
-
-/** Stores A·(p, q) = (p, p + q, p − q, −q) at dst, dst + stride, …. */
-@inline
-function storeA(p: v128, q: v128, dst: usize, stride: usize): void {
-  v128.store(dst, p);
-  v128.store(dst + stride, f32x4.add(p, q));
-  v128.store(dst + 2 * stride, f32x4.sub(p, q));
-  v128.store(dst + 3 * stride, f32x4.neg(q));
-}
-
 /**
- * V = Bᵀ d B for `count` tiles starting at tile t0 (tiles ≥ T read zeros), all C channels, into vb: the C
- * values of (tile tt, ξ) start at vb + tt·tileStride + ξ·xiStride (bytes). Scratch `ptrs` holds 16 pixel
- * pointers, `tmp` 16 vectors.
+ * Copies the `size`×`size` block of 4-channel vectors at (y0, x0) of image n (zeros outside, and for n = −1)
+ * into gather[a][b] (16 bytes each), for channels c..c+3; `ptrs` holds the block's pixel pointers.
  */
-function inputTransform(
-  src: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
-  vb: usize, tileStride: usize, xiStride: usize, zeroRow: usize, ptrs: usize, tmp: usize,
+@inline
+function gather(ptrs: usize, size: i32, c: usize, dst: usize): void {
+  for (let r = 0; r < size * size; r++) {
+    v128.store(dst + (<usize>r << 4), v128.load(<usize>load<u32>(ptrs + (<usize>r << 2)) + c));
+  }
+}
+
+/** Fills `ptrs` with the pixel pointers of the size×size block at (y0, x0) of image n. */
+@inline
+function blockPointers(
+  ptrs: usize, src: usize, n: i32, y0: i32, x0: i32, size: i32, H: i32, W: i32, C: i32, zeroRow: usize,
 ): void {
-  const rowBytes = <usize>C << 2;
-  for (let tt = 0; tt < count; tt++) {
-    const t = t0 + tt;
-    const n = t < T ? t / (TH * TW) : -1;
-    const ty = (t / TW) % TH;
-    const tx = t % TW;
-    for (let a = 0; a < 4; a++) {
-      for (let b = 0; b < 4; b++) {
-        const p = pixel(src, n, 2 * ty - 1 + a, 2 * tx - 1 + b, H, W, C, zeroRow);
-        store<u32>(ptrs + (<usize>(a * 4 + b) << 2), <u32>p);
-      }
-    }
-    const v = vb + <usize>tt * tileStride;
-    for (let c: usize = 0; c < rowBytes; c += 16) {
-      // Rows: tmp[i][b] = (Bᵀ d)[i][b].
-      for (let b = 0; b < 4; b++) {
-        const d0 = v128.load(<usize>load<u32>(ptrs + (<usize>b << 2)) + c);
-        const d1 = v128.load(<usize>load<u32>(ptrs + (<usize>(4 + b) << 2)) + c);
-        const d2 = v128.load(<usize>load<u32>(ptrs + (<usize>(8 + b) << 2)) + c);
-        const d3 = v128.load(<usize>load<u32>(ptrs + (<usize>(12 + b) << 2)) + c);
-        storeBt(d0, d1, d2, d3, tmp + (<usize>b << 4), 64);
-      }
-      // Columns: V[i][j] = (tmp B)[i][j], stored at ξ = 4i + j.
-      for (let i = 0; i < 4; i++) {
-        const r = tmp + (<usize>i << 6);
-        storeBt(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v + <usize>(i * 4) * xiStride + c, xiStride);
-      }
+  for (let a = 0; a < size; a++) {
+    for (let b = 0; b < size; b++) {
+      store<u32>(ptrs + (<usize>(a * size + b) << 2), <u32>pixel(src, n, y0 + a, x0 + b, H, W, C, zeroRow));
     }
   }
 }
 
 /**
- * Ŷ = A dY Aᵀ (2×2 → 4×4) of the output gradient for `count` tiles from t0 (tiles ≥ tEnd read zeros),
- * into yb with strides as in inputTransform.
+ * V = Bᵀ d B for `count` tiles starting at tile t0 (tiles ≥ T read zeros), all C channels, into vb: the C
+ * values of (tile tt, ξ) start at vb + tt·tileStride + ξ·xiStride (bytes). Scratch: `ptrs` α² pointers,
+ * `tmp` 2α² vectors.
+ */
+function inputTransform(
+  m: i32, src: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
+  vb: usize, tileStride: usize, xiStride: usize, zeroRow: usize, ptrs: usize, tmp: usize,
+): void {
+  const alpha = m + 2;
+  const rowBytes = <usize>C << 2;
+  const d = tmp; // d[a][b]
+  const e = tmp + (<usize>(alpha * alpha) << 4); // (Bᵀ d)[i][b]
+  const row = <usize>alpha << 4;
+  for (let tt = 0; tt < count; tt++) {
+    const t = t0 + tt;
+    const n = t < T ? t / (TH * TW) : -1;
+    blockPointers(ptrs, src, n, m * ((t / TW) % TH) - 1, m * (t % TW) - 1, alpha, H, W, C, zeroRow);
+    const v = vb + <usize>tt * tileStride;
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      gather(ptrs, alpha, c, d);
+      for (let b = 0; b < alpha; b++) transformBt(m, d + (<usize>b << 4), row, e + (<usize>b << 4), row);
+      for (let i = 0; i < alpha; i++) transformBt(m, e + <usize>i * row, 16, v + <usize>(i * alpha) * xiStride + c, xiStride);
+    }
+  }
+}
+
+/**
+ * Ŷ = A dY Aᵀ (m×m → α×α) of the output gradient for `count` tiles from t0 (tiles ≥ tEnd read zeros), into yb
+ * with strides as in inputTransform.
  */
 function gradientTransform(
-  dy: usize, t0: i32, count: i32, tEnd: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
+  m: i32, dy: usize, t0: i32, count: i32, tEnd: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
   yb: usize, tileStride: usize, xiStride: usize, zeroRow: usize, ptrs: usize, tmp: usize,
 ): void {
+  const alpha = m + 2;
   const rowBytes = <usize>C << 2;
+  const d = tmp; // dY[a][b], m×m
+  const e = tmp + (<usize>(alpha * alpha) << 4); // (A dY)[i][b], α×m
+  const dRow = <usize>m << 4;
   for (let tt = 0; tt < count; tt++) {
     const t = t0 + tt;
     const n = t < tEnd ? t / (TH * TW) : -1;
-    const ty = (t / TW) % TH;
-    const tx = t % TW;
-    for (let a = 0; a < 2; a++) {
-      for (let b = 0; b < 2; b++) {
-        store<u32>(ptrs + (<usize>(a * 2 + b) << 2), <u32>pixel(dy, n, 2 * ty + a, 2 * tx + b, H, W, C, zeroRow));
-      }
-    }
+    blockPointers(ptrs, dy, n, m * ((t / TW) % TH), m * (t % TW), m, H, W, C, zeroRow);
     const v = yb + <usize>tt * tileStride;
     for (let c: usize = 0; c < rowBytes; c += 16) {
-      for (let b = 0; b < 2; b++) {
-        const p = v128.load(<usize>load<u32>(ptrs + (<usize>b << 2)) + c);
-        const q = v128.load(<usize>load<u32>(ptrs + (<usize>(2 + b) << 2)) + c);
-        storeA(p, q, tmp + (<usize>b << 4), 32); // tmp[i][b], 4×2
-      }
-      for (let i = 0; i < 4; i++) {
-        const r = tmp + (<usize>i << 5);
-        storeA(v128.load(r), v128.load(r, 16), v + <usize>(i * 4) * xiStride + c, xiStride);
-      }
+      gather(ptrs, m, c, d);
+      for (let b = 0; b < m; b++) transformA(m, d + (<usize>b << 4), dRow, e + (<usize>b << 4), dRow);
+      for (let i = 0; i < alpha; i++) transformA(m, e + <usize>i * dRow, 16, v + <usize>(i * alpha) * xiStride + c, xiStride);
     }
   }
 }
@@ -191,41 +304,30 @@ function gradientTransform(
  * mb[tile][ξ][C] into out (NHWC, C channels), adding to it when accumulate.
  */
 function outputTransform(
-  mb: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
+  m: i32, mb: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
   out: usize, accumulate: bool, tmp: usize,
 ): void {
+  const alpha = m + 2;
   const rowBytes = <usize>C << 2;
+  const xiRow = <usize>alpha * rowBytes; // from M[i][j] to M[i + 1][j]
+  const e = tmp; // (Aᵀ M)[r][j], m×α
+  const y = tmp + (<usize>(alpha * alpha) << 4); // Y[r][q], m×m
+  const eRow = <usize>alpha << 4;
   for (let tt = 0; tt < count; tt++) {
     const t = t0 + tt;
     if (t >= T) return;
     const n = t / (TH * TW);
-    const y0 = ((t / TW) % TH) * 2;
-    const x0 = (t % TW) * 2;
-    const m = mb + <usize>tt * 16 * rowBytes;
-    const full = y0 + 1 < H && x0 + 1 < W;
+    const y0 = ((t / TW) % TH) * m;
+    const x0 = (t % TW) * m;
+    const rows = min(m, H - y0);
+    const cols = min(m, W - x0);
+    const tile = mb + <usize>tt * <usize>(alpha * alpha) * rowBytes;
     for (let c: usize = 0; c < rowBytes; c += 16) {
-      // Rows: s[r][j] = (Aᵀ M)[r][j].
-      for (let j = 0; j < 4; j++) {
-        const col = m + <usize>j * rowBytes + c;
-        const m0 = v128.load(col);
-        const m1 = v128.load(col + 4 * rowBytes);
-        const m2 = v128.load(col + 8 * rowBytes);
-        const m3 = v128.load(col + 12 * rowBytes);
-        v128.store(tmp + (<usize>j << 4), f32x4.add(f32x4.add(m0, m1), m2));
-        v128.store(tmp + (<usize>(4 + j) << 4), f32x4.sub(f32x4.sub(m1, m2), m3));
-      }
-      // Columns: y[r][0] = s[r][0] + s[r][1] + s[r][2], y[r][1] = s[r][1] − s[r][2] − s[r][3].
-      for (let r = 0; r < 2; r++) {
-        const y = y0 + r;
-        if (!full && y >= H) break;
-        const s = tmp + (<usize>r << 6);
-        const s0 = v128.load(s);
-        const s1 = v128.load(s, 16);
-        const s2 = v128.load(s, 32);
-        const s3 = v128.load(s, 48);
-        const p = out + ((<usize>(n * H + y) * W + x0) * C) * 4 + c;
-        storeOut(p, f32x4.add(f32x4.add(s0, s1), s2), accumulate);
-        if (full || x0 + 1 < W) storeOut(p + rowBytes, f32x4.sub(f32x4.sub(s1, s2), s3), accumulate);
+      for (let j = 0; j < alpha; j++) transformAt(m, tile + <usize>j * rowBytes + c, xiRow, e + (<usize>j << 4), eRow);
+      for (let r = 0; r < rows; r++) transformAt(m, e + <usize>r * eRow, 16, y + (<usize>(r * m) << 4), 16);
+      for (let r = 0; r < rows; r++) {
+        const p = out + ((<usize>(n * H + y0 + r) * W + x0) * C) * 4 + c;
+        for (let q = 0; q < cols; q++) storeOut(p + <usize>q * rowBytes, v128.load(y + (<usize>(r * m + q) << 4)), accumulate);
       }
     }
   }
@@ -240,51 +342,59 @@ function storeOut(p: usize, v: v128, accumulate: bool): void {
 // Forward (and input gradient)
 // ---------------------------------------------------------------------------------------------------------
 
-/** Tiles per block so that a block's transformed input and output (16·(K + Nc) floats a tile) stay in L2. */
+/** Tiles per block so that a block's transformed input and output (α²·(K + Nc) floats a tile) stay in L2. */
 @inline
-function tilesPerBlock(K: i32, Nc: i32): i32 {
-  const fit = (192 * 1024) / (64 * (K + Nc));
+function tilesPerBlock(alpha: i32, K: i32, Nc: i32): i32 {
+  const fit = (384 * 1024) / (4 * alpha * alpha * (K + Nc));
   return max(ROWS, min(64, fit & ~(ROWS - 1)));
+}
+
+/** Scratch bytes before the blocks: zero row (`channels` floats) | α² pointers | 2α² vectors. */
+@inline
+function headerBytes(channels: i32): usize {
+  return (<usize>channels << 2) + 144 + 1152;
 }
 
 /**
  * out[N,H,W,Nc] (+)= the 3×3, stride-1, padding-1 convolution of src[N,H,W,K] whose transformed weights
- * `up` came from winogradWeightTransform (K, Nc as there). Needs K % 4 == 0 and Nc % NR == 0.
+ * `up` came from winogradWeightTransform (same m; K, Nc as there). Needs K % 4 == 0 and Nc % NR == 0.
  * Parallel dimension: tiles (grain ROWS).
  */
 export function winogradConv(
   t0: i32, t1: i32, src: usize, up: usize, out: usize,
-  N: i32, H: i32, W: i32, K: i32, Nc: i32, accumulate: bool, scratch: usize,
+  N: i32, H: i32, W: i32, K: i32, Nc: i32, m: i32, accumulate: bool, scratch: usize,
 ): void {
-  const TH = (H + 1) >> 1;
-  const TW = (W + 1) >> 1;
+  const alpha = m + 2;
+  const xis = alpha * alpha;
+  const TH = (H + m - 1) / m;
+  const TW = (W + m - 1) / m;
   const T = N * TH * TW;
-  const tb = tilesPerBlock(K, Nc);
+  const tb = tilesPerBlock(alpha, K, Nc);
   const nPanels = Nc / PANEL;
-  // Scratch: zero row [K] | pointers [16] | tmp [16 vectors] | V block [tb][16][K] | M block [tb][16][Nc].
+  // Scratch: header | V block [tb][ξ][K] | M block [tb][ξ][Nc].
   const zeroRow = scratch;
   const ptrs = zeroRow + (<usize>K << 2);
-  const tmp = ptrs + 64;
-  const vb = tmp + 256;
-  const mb = vb + <usize>tb * 16 * K * 4;
+  const tmp = ptrs + 144;
+  const vb = scratch + headerBytes(K);
+  const mb = vb + <usize>(tb * xis * K) * 4;
   memory.fill(zeroRow, 0, <usize>K << 2);
-  const aStride = <usize>(16 * K) << 2;
-  const cStride = <usize>(16 * Nc) << 2;
+  const aStride = <usize>(xis * K) << 2;
+  const cStride = <usize>(xis * Nc) << 2;
   for (let b0 = t0; b0 < t1; b0 += tb) {
     const count = min(tb, t1 - b0);
     const rows = (count + ROWS - 1) & ~(ROWS - 1);
-    inputTransform(src, b0, rows, min(T, t1), TH, TW, H, W, K, vb, aStride, <usize>K << 2, zeroRow, ptrs, tmp);
-    for (let xi = 0; xi < 16; xi++) {
+    inputTransform(m, src, b0, rows, min(T, t1), TH, TW, H, W, K, vb, aStride, <usize>K << 2, zeroRow, ptrs, tmp);
+    for (let xi = 0; xi < xis; xi++) {
       for (let p = 0; p < nPanels; p++) {
         const b = up + (<usize>((xi * nPanels + p) * K * PANEL) << 2);
         for (let r = 0; r < rows; r += ROWS) {
-          const a = vb + (<usize>(r * 16 + xi) * K << 2);
-          const c = mb + (<usize>((r * 16 + xi) * Nc + p * PANEL) << 2);
+          const a = vb + (<usize>(r * xis + xi) * K << 2);
+          const c = mb + (<usize>((r * xis + xi) * Nc + p * PANEL) << 2);
           multiply4x8(a, a + aStride, a + 2 * aStride, a + 3 * aStride, 4, b, PANEL * 4, K, c, cStride, false);
         }
       }
     }
-    outputTransform(mb, b0, count, T, TH, TW, H, W, Nc, out, accumulate, tmp);
+    outputTransform(m, mb, b0, count, T, TH, TW, H, W, Nc, out, accumulate, tmp);
   }
 }
 
@@ -336,46 +446,48 @@ function multiply4x8(
 // Weight gradient
 // ---------------------------------------------------------------------------------------------------------
 
-/** Tiles per weight-gradient block: its transformed input and gradient, 16·(Cin + Cout) floats a tile, in L2. */
+/** Tiles per weight-gradient block: its transformed input and gradient, α²·(Cin + Cout) floats a tile, in L2. */
 @inline
-function gradTilesPerBlock(Cin: i32, Cout: i32): i32 {
-  return max(16, min(256, (768 * 1024) / (64 * (Cin + Cout))));
+function gradTilesPerBlock(alpha: i32, Cin: i32, Cout: i32): i32 {
+  return max(16, min(256, (768 * 1024) / (4 * alpha * alpha * (Cin + Cout))));
 }
 
 /**
  * Partial sums S_c[ξ][ci][co] = Σ_{tiles of chunk c} V[ξ][ci] · Ŷ[ξ][co] for chunk c of `chunks` equal tile
- * ranges, into partials + c·16·Cin·Cout floats. x[N,H,W,Cin], dy[N,H,W,Cout]; needs Cin % 4 == 0 and
+ * ranges, into partials + c·α²·Cin·Cout floats. x[N,H,W,Cin], dy[N,H,W,Cout]; needs Cin % 4 == 0 and
  * Cout % 8 == 0. Parallel dimension: chunks (grain 1); winogradWeightGradFinish sums and transforms them.
  * Blocks are [ξ][tile][C] here, so that the reduction over tiles walks contiguous rows.
  */
 export function winogradWeightGradPartial(
   c0: i32, c1: i32, x: usize, dy: usize, partials: usize, chunks: i32,
-  N: i32, H: i32, W: i32, Cin: i32, Cout: i32, scratch: usize,
+  N: i32, H: i32, W: i32, Cin: i32, Cout: i32, m: i32, scratch: usize,
 ): void {
-  const TH = (H + 1) >> 1;
-  const TW = (W + 1) >> 1;
+  const alpha = m + 2;
+  const xis = alpha * alpha;
+  const TH = (H + m - 1) / m;
+  const TW = (W + m - 1) / m;
   const T = N * TH * TW;
-  const tb = gradTilesPerBlock(Cin, Cout);
+  const tb = gradTilesPerBlock(alpha, Cin, Cout);
   const zeroCount = max(Cin, Cout);
   const vRow = <usize>Cin << 2;
   const yRow = <usize>Cout << 2;
-  // Scratch: zero row | pointers [16] | tmp [16 vectors] | V block [16][tb][Cin] | Ŷ block [16][tb][Cout].
+  // Scratch: header | V block [ξ][tb][Cin] | Ŷ block [ξ][tb][Cout].
   const zeroRow = scratch;
   const ptrs = zeroRow + (<usize>zeroCount << 2);
-  const tmp = ptrs + 64;
-  const vb = tmp + 256;
-  const yb = vb + <usize>(16 * tb) * vRow;
+  const tmp = ptrs + 144;
+  const vb = scratch + headerBytes(zeroCount);
+  const yb = vb + <usize>(xis * tb) * vRow;
   memory.fill(zeroRow, 0, <usize>zeroCount << 2);
   const per = (T + chunks - 1) / chunks;
   for (let chunk = c0; chunk < c1; chunk++) {
-    const s = partials + <usize>chunk * 16 * Cin * Cout * 4;
-    memory.fill(s, 0, <usize>(16 * Cin * Cout) << 2);
+    const s = partials + <usize>chunk * xis * Cin * Cout * 4;
+    memory.fill(s, 0, <usize>(xis * Cin * Cout) << 2);
     const tEnd = min(T, (chunk + 1) * per);
     for (let b0 = chunk * per; b0 < tEnd; b0 += tb) {
       const count = min(tb, tEnd - b0);
-      inputTransform(x, b0, count, tEnd, TH, TW, H, W, Cin, vb, vRow, <usize>tb * vRow, zeroRow, ptrs, tmp);
-      gradientTransform(dy, b0, count, tEnd, TH, TW, H, W, Cout, yb, yRow, <usize>tb * yRow, zeroRow, ptrs, tmp);
-      for (let xi = 0; xi < 16; xi++) {
+      inputTransform(m, x, b0, count, tEnd, TH, TW, H, W, Cin, vb, vRow, <usize>tb * vRow, zeroRow, ptrs, tmp);
+      gradientTransform(m, dy, b0, count, tEnd, TH, TW, H, W, Cout, yb, yRow, <usize>tb * yRow, zeroRow, ptrs, tmp);
+      for (let xi = 0; xi < xis; xi++) {
         const vx = vb + <usize>(xi * tb) * vRow;
         const yx = yb + <usize>(xi * tb) * yRow;
         for (let ci = 0; ci < Cin; ci += 4) {
@@ -392,52 +504,34 @@ export function winogradWeightGradPartial(
 }
 
 /**
- * dw[3][3][Cin][Cout] (+)= Gᵀ (Σ_c S_c) G from winogradWeightGradPartial's `chunks` partial sums.
- * Gᵀ·(s0, s1, s2, s3) = (s0 + (s1 + s2)/2, (s1 − s2)/2, (s1 + s2)/2 + s3). Needs Cout % 4 == 0.
- * Parallel dimension: input channels ci (grain 1).
+ * dw[3][3][Cin][Cout] (+)= Gᵀ (Σ_c S_c) G from winogradWeightGradPartial's `chunks` partial sums (same m).
+ * Needs Cout % 4 == 0. Parallel dimension: input channels ci (grain 1).
  */
 export function winogradWeightGradFinish(
-  ci0: i32, ci1: i32, partials: usize, chunks: i32, dw: usize, Cin: i32, Cout: i32, accumulate: bool,
+  ci0: i32, ci1: i32, partials: usize, chunks: i32, dw: usize, Cin: i32, Cout: i32, m: i32, accumulate: bool,
   scratch: usize,
 ): void {
-  const half = f32x4.splat(0.5);
-  const chunkBytes = <usize>(16 * Cin * Cout) << 2;
+  const alpha = m + 2;
+  const xis = alpha * alpha;
+  const chunkBytes = <usize>(xis * Cin * Cout) << 2;
   const xiBytes = <usize>(Cin * Cout) << 2;
-  const s = scratch; // 16 summed vectors, then r[ky][j] (3×4)
-  const r = s + 256;
+  const s = scratch; // S[i][j] summed over chunks, α×α vectors
+  const r = s + (<usize>xis << 4); // (Gᵀ S)[ky][j], 3×α
+  const g = r + (<usize>(3 * alpha) << 4); // (Gᵀ S G)[ky][kx], 3×3
+  const row = <usize>alpha << 4;
+  const tap = <usize>(Cin * Cout) << 2;
   for (let ci = ci0; ci < ci1; ci++) {
     for (let co = 0; co < Cout; co += 4) {
       const base = partials + (<usize>(ci * Cout + co) << 2);
-      for (let xi = 0; xi < 16; xi++) {
+      for (let xi = 0; xi < xis; xi++) {
         let sum = f32x4.splat(0);
         for (let c = 0; c < chunks; c++) sum = f32x4.add(sum, v128.load(base + <usize>c * chunkBytes + <usize>xi * xiBytes));
         v128.store(s + (<usize>xi << 4), sum);
       }
-      // r = Gᵀ S (over i, for each column j).
-      for (let j = 0; j < 4; j++) {
-        const s0 = v128.load(s + (<usize>j << 4));
-        const s1 = v128.load(s + (<usize>(4 + j) << 4));
-        const s2 = v128.load(s + (<usize>(8 + j) << 4));
-        const s3 = v128.load(s + (<usize>(12 + j) << 4));
-        const sum12 = f32x4.mul(f32x4.add(s1, s2), half);
-        v128.store(r + (<usize>j << 4), f32x4.add(s0, sum12));
-        v128.store(r + (<usize>(4 + j) << 4), f32x4.mul(f32x4.sub(s1, s2), half));
-        v128.store(r + (<usize>(8 + j) << 4), f32x4.add(sum12, s3));
-      }
-      // dW[ky][kx] = (r G)[ky][kx].
-      for (let ky = 0; ky < 3; ky++) {
-        const q = r + (<usize>(ky * 4) << 4);
-        const r0 = v128.load(q);
-        const r1 = v128.load(q, 16);
-        const r2 = v128.load(q, 32);
-        const r3 = v128.load(q, 48);
-        const sum12 = f32x4.mul(f32x4.add(r1, r2), half);
-        const row = dw + (<usize>((ky * 3) * Cin + ci) * Cout + co) * 4;
-        const tap = <usize>(Cin * Cout) << 2;
-        storeOut(row, f32x4.add(r0, sum12), accumulate);
-        storeOut(row + tap, f32x4.mul(f32x4.sub(r1, r2), half), accumulate);
-        storeOut(row + 2 * tap, f32x4.add(sum12, r3), accumulate);
-      }
+      for (let j = 0; j < alpha; j++) transformGt(m, s + (<usize>j << 4), row, r + (<usize>j << 4), row);
+      for (let ky = 0; ky < 3; ky++) transformGt(m, r + <usize>ky * row, 16, g + (<usize>(ky * 3) << 4), 16);
+      const dst = dw + (<usize>(ci * Cout + co) << 2);
+      for (let t = 0; t < 9; t++) storeOut(dst + <usize>t * tap, v128.load(g + (<usize>t << 4)), accumulate);
     }
   }
 }

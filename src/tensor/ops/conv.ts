@@ -74,6 +74,16 @@ export function winogradEligible(
   return kh === 3 && kw === 3 && stride === 1 && pad === 1 && Cin % 8 === 0 && Cout % 8 === 0;
 }
 
+/**
+ * The Winograd output tile m for an H×W image: F(4×4, 3×3) needs 2.25 multiplies per output against 4 for
+ * F(2×2, 3×3), but its 4×4 tiles waste more on images whose sides are not multiples of 4.
+ */
+export function winogradTile(engine: Engine, H: number, W: number): 2 | 4 {
+  if (engine.winogradTile !== 'auto') return engine.winogradTile;
+  const waste = (m: number) => (Math.ceil(H / m) * Math.ceil(W / m) * (m + 2) ** 2) / (H * W);
+  return waste(4) < waste(2) ? 4 : 2;
+}
+
 /** [N, H, W, Cin, Cout] of a 'same' 3×3 convolution. */
 type SameConvShape = readonly [number, number, number, number, number];
 
@@ -91,12 +101,13 @@ function winogradConv(
 ): void {
   const [N, H, W, Cin, Cout] = shape;
   const [K, Nc] = flip ? [Cout, Cin] : [Cin, Cout];
-  const bytes = 16 * K * Nc * 4;
+  const m = winogradTile(engine, H, W);
+  const bytes = (m + 2) ** 2 * K * Nc * 4;
   const u = engine.heap.alloc(bytes); // U = G g Gᵀ, packed for the micro-kernel
   try {
-    engine.parallel('winogradWeightTransform', K, 1, [w, u, Cin, Cout, flip ? 1 : 0]);
-    const tiles = N * Math.ceil(H / 2) * Math.ceil(W / 2);
-    engine.parallel('winogradConv', tiles, MR, [src, u, out, N, H, W, K, Nc, 0]);
+    engine.parallel('winogradWeightTransform', K, 1, [w, u, Cin, Cout, flip ? 1 : 0, m]);
+    const tiles = N * Math.ceil(H / m) * Math.ceil(W / m);
+    engine.parallel('winogradConv', tiles, MR, [src, u, out, N, H, W, K, Nc, m, 0]);
   } finally {
     engine.heap.free(u, bytes);
   }
@@ -105,12 +116,13 @@ function winogradConv(
 /** dw = Gᵀ [Σ_tiles V ⊙ (A dY Aᵀ)] G: per-thread partial sums over tile ranges, then summed and transformed. */
 function winogradWeightGrad(engine: Engine, x: number, dy: number, dw: number, shape: SameConvShape): void {
   const [N, H, W, Cin, Cout] = shape;
+  const m = winogradTile(engine, H, W);
   const chunks = engine.threads;
-  const bytes = chunks * 16 * Cin * Cout * 4;
+  const bytes = chunks * (m + 2) ** 2 * Cin * Cout * 4;
   const partials = engine.heap.alloc(bytes);
   try {
-    engine.parallel('winogradWeightGradPartial', chunks, 1, [x, dy, partials, chunks, N, H, W, Cin, Cout]);
-    engine.parallel('winogradWeightGradFinish', Cin, 1, [partials, chunks, dw, Cin, Cout, 0]);
+    engine.parallel('winogradWeightGradPartial', chunks, 1, [x, dy, partials, chunks, N, H, W, Cin, Cout, m]);
+    engine.parallel('winogradWeightGradFinish', Cin, 1, [partials, chunks, dw, Cin, Cout, m, 0]);
   } finally {
     engine.heap.free(partials, bytes);
   }
