@@ -34,7 +34,7 @@ export interface NodeEngineOptions {
   noRelaxedSimd?: boolean;
   /** Heap address space reserved up front (see EngineOptions.heapBytes). */
   heapBytes?: number;
-  /** Winograd F(2×2, 3×3) for eligible 3×3 convolutions (default true; see Engine.winograd). */
+  /** Winograd F(m×m, 3×3) for eligible 3×3 convolutions (default true; see Engine.winograd). */
   winograd?: boolean;
 }
 

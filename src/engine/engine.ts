@@ -26,7 +26,7 @@ export interface EngineOptions {
    * still possible, up to 4 GiB, but each other thread only sees it at its next call).
    */
   heapBytes?: number;
-  /** 3×3 stride-1 convolutions by Winograd F(2×2, 3×3) where the channels allow (default true). */
+  /** 3×3 stride-1 convolutions by Winograd F(m×m, 3×3) where the channels allow (default true). */
   winograd?: boolean;
 }
 
@@ -60,7 +60,8 @@ export class Engine {
   readonly scratch: readonly number[];
   /**
    * Whether conv2d runs 3×3, stride-1, padding-1 convolutions with channel counts divisible by 8 by Winograd's
-   * F(2×2, 3×3) (2.25× fewer multiplies) instead of the direct implicit GEMM. Switchable for comparisons.
+   * minimal filtering F(m×m, 3×3) (2.25–4× fewer multiplies) instead of the direct implicit GEMM. Switchable for
+   * comparisons.
    */
   winograd = true;
   /** Output tile of the Winograd convolutions: F(2×2, 3×3), F(4×4, 3×3), or chosen per image size ('auto'). */

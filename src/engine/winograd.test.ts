@@ -8,7 +8,9 @@ import { createNodeEngine } from '../../node/engine.js';
 import { type ConvShape, convGradReference, convReference } from '../../test/helpers/conv.js';
 import { download, relativeL2, upload } from '../../test/helpers/engine.js';
 import { Rng } from '../random/rng.js';
-import { winogradTile } from '../tensor/ops/conv.js';
+import { conv2d, winogradTile } from '../tensor/ops/conv.js';
+import { mul, sum } from '../tensor/ops/index.js';
+import { Context } from '../tensor/tensor.js';
 import type { Engine } from './engine.js';
 
 const same = (N: number, H: number, W: number, Cin: number, Cout: number): ConvShape => ({
@@ -129,5 +131,27 @@ describe('the Winograd tile choice', () => {
     expect(winogradTile(engine, 2, 30)).toBe(2);
     engine.winogradTile = 2;
     expect(winogradTile(engine, 28, 28)).toBe(2);
+  });
+});
+
+describe('conv2d with Winograd kernels on 1 and 2 threads', () => {
+  it('gives bit-identical outputs and gradients (the weight gradient sums a fixed number of partial sums)', async () => {
+    const results: Float32Array[][] = [];
+    for (const threads of [1, 2]) {
+      const engine = await createNodeEngine({ threads });
+      try {
+        const ctx = new Context(engine);
+        const rng = Rng.fromSeed(3);
+        const x = ctx.fromArray(rng.fillNormal(new Float32Array(4 * 12 * 12 * 16)), [4, 12, 12, 16], true);
+        const w = ctx.fromArray(rng.fillNormal(new Float32Array(9 * 16 * 24)), [3, 3, 16, 24], true);
+        const dy = ctx.fromArray(rng.fillNormal(new Float32Array(4 * 12 * 12 * 24)), [4, 12, 12, 24]);
+        const y = conv2d(x, w, null, { padding: 1 });
+        ctx.backward(sum(mul(y, dy)));
+        results.push([y, x.grad!, w.grad!].map((t) => t.toFloat32Array()));
+      } finally {
+        engine.dispose();
+      }
+    }
+    for (let i = 0; i < 3; i++) expect(results[1][i]).toEqual(results[0][i]);
   });
 });

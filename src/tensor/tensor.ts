@@ -17,6 +17,7 @@
  * persists until `zeroGrad` or disposal.
  */
 import type { Engine } from '../engine/engine.js';
+import { ELEMENT_GRAIN } from './ops/constants.js';
 
 export type Shape = readonly number[];
 
@@ -289,7 +290,7 @@ export class Context {
 /** y += x, elementwise (same size). */
 export function addInPlace(y: Tensor, x: Tensor): void {
   if (x.size !== y.size) throw new Error('addInPlace: size mismatch');
-  y.ctx.engine.parallel('axpy', x.size, 64, [x.ptr, 1, y.ptr]);
+  y.ctx.engine.parallel('axpy', x.size, ELEMENT_GRAIN, [x.ptr, 1, y.ptr]);
 }
 
 function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
@@ -298,7 +299,7 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
     const heap = leaf.ctx.engine.heap;
     const ptr = heap.alloc(leaf.size * 4);
     leaf.grad = new Tensor(leaf.ctx, leaf.shape, ptr, null, false);
-    leaf.ctx.engine.parallel('copy', g.size, 64, [g.ptr, ptr]);
+    leaf.ctx.engine.parallel('copy', g.size, ELEMENT_GRAIN, [g.ptr, ptr]);
   } else {
     addInPlace(leaf.grad, g);
   }

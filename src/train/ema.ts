@@ -6,6 +6,7 @@
  * [Ho20] §4 (EMA 0.9999) · improved-diffusion `update_ema` · TensorFlow ExponentialMovingAverage(num_updates)
  */
 import type { Module } from '../nn/module.js';
+import { ELEMENT_GRAIN } from '../tensor/ops/constants.js';
 import type { Context } from '../tensor/tensor.js';
 
 export function emaDecayAt(decay: number, updates: number): number {
@@ -18,7 +19,7 @@ export function copyParameters(ctx: Context, from: Module, to: Module): void {
   for (const [name, p] of to.namedParameters()) {
     const s = src.get(name);
     if (!s || s.size !== p.size) throw new Error(`copyParameters: no matching parameter "${name}"`);
-    ctx.engine.parallel('copy', p.size, 4096, [s.ptr, p.ptr]);
+    ctx.engine.parallel('copy', p.size, ELEMENT_GRAIN, [s.ptr, p.ptr]);
   }
 }
 
@@ -26,6 +27,6 @@ export function copyParameters(ctx: Context, from: Module, to: Module): void {
 export function updateEma(ctx: Context, model: Module, ema: Module, decay: number): void {
   const src = new Map(model.namedParameters());
   for (const [name, e] of ema.namedParameters()) {
-    ctx.engine.parallel('emaUpdate', e.size, 4096, [e.ptr, src.get(name)!.ptr, decay]);
+    ctx.engine.parallel('emaUpdate', e.size, ELEMENT_GRAIN, [e.ptr, src.get(name)!.ptr, decay]);
   }
 }

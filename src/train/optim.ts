@@ -6,6 +6,7 @@
  * arXiv:1711.05101v3 (decoupled weight decay)
  */
 import type { Module } from '../nn/module.js';
+import { ELEMENT_GRAIN } from '../tensor/ops/constants.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 
 export interface AdamOptions {
@@ -61,7 +62,7 @@ export class Adam {
     const bc2 = 1 - this.beta2 ** this.step;
     for (const [name, p] of this.params) {
       if (!p.grad) continue;
-      this.ctx.engine.parallel('adamStep', p.size, 4096, [
+      this.ctx.engine.parallel('adamStep', p.size, ELEMENT_GRAIN, [
         p.ptr,
         p.grad.ptr,
         this.m.get(name)!.ptr,

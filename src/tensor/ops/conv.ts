@@ -1,6 +1,6 @@
 /**
  * 2-D convolution on NHWC tensors: implicit GEMM kernels (src/engine/assembly/conv.ts), and Winograd
- * F(2×2, 3×3) for 3×3 stride-1 'same' convolutions (src/engine/assembly/winograd.ts).
+ * F(m×m, 3×3), m = 2 or 4, for 3×3 stride-1 'same' convolutions (src/engine/assembly/winograd.ts).
  */
 import type { Engine } from '../../engine/engine.js';
 import type { Tensor } from '../tensor.js';
@@ -62,7 +62,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
   return b ? addRowVector(out, b) : out;
 }
 
-/** Winograd F(2×2, 3×3) applies to 3×3 kernels with stride 1 and padding 1 ('same') and channels divisible by 8. */
+/** The Winograd kernels apply to 3×3 kernels with stride 1 and padding 1 ('same') and channels divisible by 8. */
 export function winogradEligible(
   kh: number,
   kw: number,
@@ -83,6 +83,12 @@ export function winogradTile(engine: Engine, H: number, W: number): 2 | 4 {
   const waste = (m: number) => (Math.ceil(H / m) * Math.ceil(W / m) * (m + 2) ** 2) / (H * W);
   return waste(4) < waste(2) ? 4 : 2;
 }
+
+/**
+ * The Winograd weight gradient sums this many partial sums over equal tile ranges, in a fixed order, whatever the
+ * thread count (a multiple of 1, 2, 4, 8 threads): the gradient, and so training, does not depend on the threads.
+ */
+const WEIGHT_GRAD_CHUNKS = 8;
 
 /** [N, H, W, Cin, Cout] of a 'same' 3×3 convolution. */
 type SameConvShape = readonly [number, number, number, number, number];
@@ -113,11 +119,11 @@ function winogradConv(
   }
 }
 
-/** dw = Gᵀ [Σ_tiles V ⊙ (A dY Aᵀ)] G: per-thread partial sums over tile ranges, then summed and transformed. */
+/** dw = Gᵀ [Σ_tiles V ⊙ (A dY Aᵀ)] G: partial sums over tile ranges, then summed and transformed. */
 function winogradWeightGrad(engine: Engine, x: number, dy: number, dw: number, shape: SameConvShape): void {
   const [N, H, W, Cin, Cout] = shape;
   const m = winogradTile(engine, H, W);
-  const chunks = engine.threads;
+  const chunks = WEIGHT_GRAD_CHUNKS;
   const bytes = chunks * (m + 2) ** 2 * Cin * Cout * 4;
   const partials = engine.heap.alloc(bytes);
   try {

@@ -103,7 +103,9 @@ export function addPerImage(x: Tensor, v: Tensor): Tensor {
 export function sumColumns(x: Tensor, shape?: readonly number[]): Tensor {
   const [rows, cols] = rowsCols(x);
   const out = x.ctx.empty(shape ?? [cols]);
-  x.ctx.engine.parallel('sumColumns', cols, 4, [x.ptr, out.ptr, rows, cols, 0]);
+  // Split by columns only for large inputs: every thread reads all rows, which pays only when there are many.
+  const grain = rows * cols >= 1 << 22 ? 4 : cols;
+  x.ctx.engine.parallel('sumColumns', cols, grain, [x.ptr, out.ptr, rows, cols, 0]);
   return out;
 }
 

@@ -42,7 +42,7 @@ const CASES: Case[] = [
     [{ shape: [2, 5, 6, 4] }, { shape: [3, 3, 4, 5] }, { shape: [5] }],
   ],
   [
-    // 3×3 'same' with channels divisible by 8 takes the Winograd F(2×2, 3×3) kernels.
+    // 3×3 'same' with channels divisible by 8 takes the Winograd kernels (F(2×2, 3×3) on this 3×5 image).
     'conv2d 3×3 Winograd',
     (x, w, b) => ops.conv2d(x, w, b, { padding: 1 }),
     [{ shape: [2, 3, 5, 8] }, { shape: [3, 3, 8, 16] }, { shape: [16] }],
