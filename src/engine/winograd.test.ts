@@ -60,7 +60,7 @@ describe.each([
     const tol = m === 2 ? 2e-6 : 1e-5;
     const transformed = (K: number, Nc: number, flip: boolean) => {
       const u = engine.heap.alloc((m + 2) ** 2 * K * Nc * 4);
-      engine.parallel('winogradWeightTransform', K, 1, [pw, u, s.Cin, s.Cout, flip ? 1 : 0, m]);
+      engine.parallel('winogradWeightTransform', K, 4, [pw, u, s.Cin, s.Cout, flip ? 1 : 0, m]);
       return u;
     };
 

@@ -37,20 +37,24 @@ const ROWS: i32 = 4;
 // Weight transform U = G g Gᵀ
 // ---------------------------------------------------------------------------------------------------------
 
-/** Component i of G·(a, b, c) for F(m×m, 3×3). */
+/** Component i of G·(a, b, c) for F(m×m, 3×3), four lanes at a time. */
 @inline
-function gRow(m: i32, i: i32, a: f32, b: f32, c: f32): f32 {
+function gRow(m: i32, i: i32, a: v128, b: v128, c: v128): v128 {
   if (m == 2) {
     if (i == 0) return a;
-    if (i == 1) return (a + b + c) * 0.5;
-    if (i == 2) return (a - b + c) * 0.5;
+    if (i == 1) return f32x4.mul(f32x4.add(f32x4.add(a, b), c), f32x4.splat(0.5));
+    if (i == 2) return f32x4.mul(f32x4.add(f32x4.sub(a, b), c), f32x4.splat(0.5));
     return c;
   }
-  if (i == 0) return a * 0.25;
-  if (i == 1) return -(a + b + c) / 6;
-  if (i == 2) return -(a - b + c) / 6;
-  if (i == 3) return a / 24 + b / 12 + c / 6;
-  if (i == 4) return a / 24 - b / 12 + c / 6;
+  if (i == 0) return f32x4.mul(a, f32x4.splat(0.25));
+  if (i == 1) return f32x4.mul(f32x4.add(f32x4.add(a, b), c), f32x4.splat(<f32>(-1.0 / 6.0)));
+  if (i == 2) return f32x4.mul(f32x4.add(f32x4.sub(a, b), c), f32x4.splat(<f32>(-1.0 / 6.0)));
+  // a/24 ± b/12 + c/6 = ((a/4 + c) ± b/2)/6
+  const even = f32x4.add(f32x4.mul(a, f32x4.splat(0.25)), c);
+  const odd = f32x4.mul(b, f32x4.splat(0.5));
+  const sixth = f32x4.splat(<f32>(1.0 / 6.0));
+  if (i == 3) return f32x4.mul(f32x4.add(even, odd), sixth);
+  if (i == 4) return f32x4.mul(f32x4.sub(even, odd), sixth);
   return c;
 }
 
@@ -58,7 +62,9 @@ function gRow(m: i32, i: i32, a: f32, b: f32, c: f32): f32 {
  * Packs U = G g Gᵀ of F(m×m, 3×3) for the effective convolution with K input and Nc output channels, where
  * g(k, n) = w[ky][kx][k][n] (flip = false: the forward convolution, K = Cin, Nc = Cout) or
  * g(k, n) = w[2 − ky][2 − kx][n][k] (flip = true: the input gradient, K = Cout, Nc = Cin).
- * up: α²·K·Nc floats, [ξ][Nc/NR][K][NR]. Needs Nc % NR == 0. Parallel dimension: k (grain 1).
+ * up: α²·K·Nc floats, [ξ][Nc/NR][K][NR]. Needs K % 4 == 0 and Nc % NR == 0. Four filters at a time along w's
+ * contiguous last axis: four n for flip = false, four k for flip = true.
+ * Parallel dimension: k (grain 4).
  */
 export function winogradWeightTransform(
   k0: i32, k1: i32, w: usize, up: usize, Cin: i32, Cout: i32, flip: bool, m: i32, scratch: usize,
@@ -67,34 +73,38 @@ export function winogradWeightTransform(
   const K = flip ? Cout : Cin;
   const Nc = flip ? Cin : Cout;
   const nPanels = Nc / PANEL;
-  const t = scratch; // (G g)[i][kx], α×3 floats
-  for (let k = k0; k < k1; k++) {
-    for (let n = 0; n < Nc; n++) {
+  const t = scratch; // (G g)[i][kx], α×3 vectors
+  const tapBytes = <usize>(Cin * Cout) << 2;
+  for (let k = k0; k < k1; k += flip ? 4 : 1) {
+    for (let n = 0; n < Nc; n += flip ? 1 : 4) {
+      // g[ky][kx] for the four filters: w[ky][kx][k][n..n+3], or w[2 − ky][2 − kx][n][k..k+3].
+      const g = flip ? w + (<usize>(n * Cout + k) << 2) : w + (<usize>(k * Cout + n) << 2);
       for (let kx = 0; kx < 3; kx++) {
-        const g0 = load<f32>(w + filterIndex(flip, 0, kx, k, n, Cin, Cout));
-        const g1 = load<f32>(w + filterIndex(flip, 1, kx, k, n, Cin, Cout));
-        const g2 = load<f32>(w + filterIndex(flip, 2, kx, k, n, Cin, Cout));
-        for (let i = 0; i < alpha; i++) store<f32>(t + (<usize>(i * 3 + kx) << 2), gRow(m, i, g0, g1, g2));
+        const g0 = v128.load(g + tapBytes * <usize>(flip ? 8 - kx : kx));
+        const g1 = v128.load(g + tapBytes * <usize>(flip ? 5 - kx : 3 + kx));
+        const g2 = v128.load(g + tapBytes * <usize>(flip ? 2 - kx : 6 + kx));
+        for (let i = 0; i < alpha; i++) v128.store(t + (<usize>(i * 3 + kx) << 4), gRow(m, i, g0, g1, g2));
       }
       for (let i = 0; i < alpha; i++) {
-        const a = load<f32>(t + (<usize>(i * 3) << 2));
-        const b = load<f32>(t + (<usize>(i * 3 + 1) << 2));
-        const c = load<f32>(t + (<usize>(i * 3 + 2) << 2));
+        const a = v128.load(t + (<usize>(i * 3) << 4));
+        const b = v128.load(t + (<usize>(i * 3 + 1) << 4));
+        const c = v128.load(t + (<usize>(i * 3 + 2) << 4));
         for (let j = 0; j < alpha; j++) {
-          const xi = i * alpha + j;
-          const dst = ((xi * nPanels + n / PANEL) * K + k) * PANEL + (n % PANEL);
-          store<f32>(up + (<usize>dst << 2), gRow(m, j, a, b, c));
+          const u = gRow(m, j, a, b, c);
+          const panel = up + (<usize>((i * alpha + j) * nPanels + n / PANEL) * K * PANEL << 2);
+          if (!flip) {
+            v128.store(panel + (<usize>(k * PANEL + (n % PANEL)) << 2), u); // n..n+3 are adjacent lanes
+          } else {
+            const dst = panel + (<usize>(k * PANEL + (n % PANEL)) << 2); // k..k+3 are PANEL floats apart
+            store<f32>(dst, f32x4.extract_lane(u, 0));
+            store<f32>(dst + PANEL * 4, f32x4.extract_lane(u, 1));
+            store<f32>(dst + PANEL * 8, f32x4.extract_lane(u, 2));
+            store<f32>(dst + PANEL * 12, f32x4.extract_lane(u, 3));
+          }
         }
       }
     }
   }
-}
-
-/** Byte offset of the filter tap (ky, kx) linking effective input channel k to effective output channel n. */
-@inline
-function filterIndex(flip: bool, ky: i32, kx: i32, k: i32, n: i32, Cin: i32, Cout: i32): usize {
-  const index = flip ? (((2 - ky) * 3 + (2 - kx)) * Cin + n) * Cout + k : ((ky * 3 + kx) * Cin + k) * Cout + n;
-  return <usize>index << 2;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ function winogradConv(
   const bytes = (m + 2) ** 2 * K * Nc * 4;
   const u = engine.heap.alloc(bytes); // U = G g Gᵀ, packed for the micro-kernel
   try {
-    engine.parallel('winogradWeightTransform', K, 1, [w, u, Cin, Cout, flip ? 1 : 0, m]);
+    engine.parallel('winogradWeightTransform', K, 4, [w, u, Cin, Cout, flip ? 1 : 0, m]);
     const tiles = N * Math.ceil(H / m) * Math.ceil(W / m);
     engine.parallel('winogradConv', tiles, MR, [src, u, out, N, H, W, K, Nc, m, 0]);
   } finally {
