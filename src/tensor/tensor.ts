@@ -219,6 +219,11 @@ export class Context {
     }
   }
 
+  /** Whether an op on `inputs` will record a backward (gradients on, and some input requires one). */
+  willRecord(inputs: readonly Tensor[]): boolean {
+    return this.gradEnabled && inputs.some((t) => t.requiresGrad);
+  }
+
   /**
    * Marks `output` as produced from `inputs` by an op with the given backward, if any input needs a
    * gradient and gradients are being recorded.
@@ -228,7 +233,7 @@ export class Context {
     inputs: readonly Tensor[],
     backward: (gradOutput: Tensor) => readonly (Tensor | null)[],
   ): Tensor {
-    if (!this.gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
+    if (!this.willRecord(inputs)) return output;
     output.requiresGrad = true;
     output.node = { id: this.nextNodeId++, inputs, backward };
     return output;

@@ -274,20 +274,6 @@ function siluv(x: v128): v128 {
   return f32x4.mul(x, s);
 }
 
-/**
- * SiLU'(x) = s(x)·(1 + x·(1 − s(x))), s = sigmoid. With e = e^(−x), 1 − s = e/(1 + e) = e·s; that form
- * has no cancellation for x ≥ 0 (s → 1), while for x < 0 (s < 1/2) 1 − s is exact enough and avoids
- * ∞·0 when e overflows.
- */
-@inline
-function siluGradv(x: v128): v128 {
-  const one = onev();
-  const e = expv(f32x4.neg(x));
-  const s = f32x4.div(one, f32x4.add(one, e));
-  const oneMinusS = v128.bitselect(f32x4.mul(e, s), f32x4.sub(one, s), f32x4.ge(x, f32x4.splat(0)));
-  return f32x4.mul(s, fma(x, oneMinusS, one));
-}
-
 /** out = SiLU(x) = x·sigmoid(x). Parallel over elements. */
 export function siluForward(start: i32, end: i32, x: usize, out: usize, _scratch: usize): void {
   let i = start;
@@ -301,16 +287,59 @@ export function siluForward(start: i32, end: i32, x: usize, out: usize, _scratch
   }
 }
 
-/** dx = dy·SiLU'(x), SiLU'(x) = s(x)·(1 + x·(1 − s(x))), s = sigmoid. Parallel over elements. */
-export function siluBackward(start: i32, end: i32, x: usize, dy: usize, dx: usize, _scratch: usize): void {
+/**
+ * y = SiLU(x) and q = sigmoid(−|x|) = min(s, 1 − s), s = sigmoid(x), for siluBackwardSaved. q holds whichever
+ * of s and 1 − s is the smaller, so both come back without cancellation: with e = e^(−x), 1 − s = e·s for x ≥ 0;
+ * where e overflows (x < −88.7) s = 0 is taken directly. Parallel over elements.
+ */
+export function siluForwardSaving(start: i32, end: i32, x: usize, y: usize, q: usize, _scratch: usize): void {
   let i = start;
   for (; i + 4 <= end; i += 4) {
     const o = (<usize>i) << 2;
-    v128.store(dx + o, f32x4.mul(v128.load(dy + o), siluGradv(v128.load(x + o))));
+    const xv = v128.load(x + o);
+    const one = onev();
+    const e = expv(f32x4.neg(xv));
+    const s = f32x4.div(one, f32x4.add(one, e));
+    v128.store(y + o, f32x4.mul(xv, s));
+    v128.store(q + o, v128.bitselect(f32x4.mul(e, s), s, f32x4.ge(xv, f32x4.splat(0))));
   }
   for (; i < end; i++) {
     const o = (<usize>i) << 2;
-    store<f32>(dx + o, load<f32>(dy + o) * f32x4.extract_lane(siluGradv(f32x4.splat(load<f32>(x + o))), 0));
+    const xv = load<f32>(x + o);
+    const e = expf1(-xv);
+    const s: f32 = 1 / (1 + e);
+    store<f32>(y + o, xv * s);
+    store<f32>(q + o, xv >= 0 ? e * s : s);
+  }
+}
+
+/**
+ * SiLU'(x) = s·(1 + x·(1 − s)) from q = min(s, 1 − s) of siluForwardSaving: s = 1 − q and 1 − s = q for x ≥ 0,
+ * s = q and 1 − s = 1 − q for x < 0 (1 − q ≥ ½ has no cancellation).
+ */
+@inline
+function siluGradFromSaved(x: v128, q: v128): v128 {
+  const one = onev();
+  const positive = f32x4.ge(x, f32x4.splat(0));
+  const rest = f32x4.sub(one, q);
+  const s = v128.bitselect(rest, q, positive);
+  const oneMinusS = v128.bitselect(q, rest, positive);
+  return f32x4.mul(s, fma(x, oneMinusS, one));
+}
+
+/** dx = dy·SiLU'(x), from q of siluForwardSaving (no exponential). Parallel over elements. */
+export function siluBackwardSaved(
+  start: i32, end: i32, x: usize, q: usize, dy: usize, dx: usize, _scratch: usize,
+): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(dx + o, f32x4.mul(v128.load(dy + o), siluGradFromSaved(v128.load(x + o), v128.load(q + o))));
+  }
+  for (; i < end; i++) {
+    const o = (<usize>i) << 2;
+    const g = siluGradFromSaved(f32x4.splat(load<f32>(x + o)), f32x4.splat(load<f32>(q + o)));
+    store<f32>(dx + o, load<f32>(dy + o) * f32x4.extract_lane(g, 0));
   }
 }
 

@@ -257,10 +257,26 @@ describe('exp and SiLU', () => {
     expect(maxScaledErr(got, want, (i) => Math.abs(want[i]) + 1e-35 / 1e-6)).toBeLessThan(1e-6);
   });
 
-  it('siluBackward: dx = dy·SiLU′(x) to 1e-6 of the terms, and SiLU′ matches central differences', () => {
+  it('siluForwardSaving: the same SiLU as siluForward, and q = min(σ(x), 1 − σ(x)) to 1e-6 relative', () => {
+    const px = upload(x);
+    const y1 = upload(new Float64Array(N));
+    const y2 = upload(new Float64Array(N));
+    const q = upload(new Float64Array(N));
+    engine.parallel('siluForward', N, 1, [px, y1]);
+    engine.parallel('siluForwardSaving', N, 1, [px, y2, q]);
+    expect(download(y2, N)).toEqual(download(y1, N));
+    const got = download(q, N);
+    const want = x.map((v) => sig(-Math.abs(v)));
+    expect(maxScaledErr(got, want, (i) => want[i] + 1e-35 / 1e-6)).toBeLessThan(1e-6);
+  });
+
+  it('siluBackwardSaved: dx = dy·SiLU′(x) to 1e-6 of the terms, and SiLU′ matches central differences', () => {
+    const px = upload(x);
+    const q = upload(new Float64Array(N));
+    engine.parallel('siluForwardSaving', N, 1, [px, upload(new Float64Array(N)), q]);
     const dy = randn(13, N);
     const out = upload(new Float64Array(N));
-    engine.parallel('siluBackward', N, 1, [upload(x), upload(dy), out]);
+    engine.parallel('siluBackwardSaved', N, 1, [px, q, upload(dy), out]);
     const got = download(out, N);
     const want = x.map((v, i) => dy[i] * siluGrad(v));
     // Scale: |dy|·s·(1 + |x|·(1 − s)), the magnitude of the terms before the cancellation at x ≈ −1.28.
@@ -270,7 +286,7 @@ describe('exp and SiLU', () => {
     // The derivative formula itself, against central differences of the float64 forward:
     // dy = 1, (silu(x + h) − silu(x − h)) / 2h with h = 1e-5 (truncation ≈ h²·|silu'''| ≲ 1e-10).
     const ones = upload(new Float64Array(N).fill(1));
-    engine.parallel('siluBackward', N, 1, [upload(x), ones, out]);
+    engine.parallel('siluBackwardSaved', N, 1, [px, q, ones, out]);
     const grad = download(out, N);
     const h = 1e-5;
     for (let i = 0; i < N; i++) {

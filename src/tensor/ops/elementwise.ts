@@ -109,14 +109,22 @@ export function sumColumns(x: Tensor, shape?: readonly number[]): Tensor {
   return out;
 }
 
-/** SiLU(x) = x·σ(x). Backward: SiLU'(x) = σ(x)(1 + x(1 − σ(x))). */
+/**
+ * SiLU(x) = x·σ(x). Backward: SiLU'(x) = σ(x)(1 + x(1 − σ(x))), from min(σ(x), 1 − σ(x)) saved by the forward
+ * pass (one tensor more until the backward; no exponential in it).
+ */
 export function silu(x: Tensor): Tensor {
   const ctx = x.ctx;
   const y = ctx.empty(x.shape);
-  elementwise('siluForward', y, [x.ptr, y.ptr]);
+  if (!ctx.willRecord([x])) {
+    elementwise('siluForward', y, [x.ptr, y.ptr]);
+    return y;
+  }
+  const q = ctx.empty(x.shape);
+  elementwise('siluForwardSaving', y, [x.ptr, y.ptr, q.ptr]);
   return ctx.record(y, [x], (gy) => {
     const gx = ctx.empty(x.shape);
-    elementwise('siluBackward', gx, [x.ptr, gy.ptr, gx.ptr]);
+    elementwise('siluBackwardSaved', gx, [x.ptr, q.ptr, gy.ptr, gx.ptr]);
     return [gx];
   });
 }
