@@ -1,24 +1,50 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeEngine } from '../../node/engine.js';
 import type { Engine } from './engine.js';
-import { threadSlice } from './threadPool.js';
+import { chunking } from './threadPool.js';
 
-describe('threadSlice', () => {
-  it('covers [0, total) with grain-aligned, disjoint slices', () => {
+describe('chunking', () => {
+  it('cuts [0, total) into grain-aligned chunks, at most 4 per thread', () => {
     for (const [total, grain, threads] of [
       [100, 4, 2],
       [7, 4, 2],
       [1000, 1, 3],
       [5, 8, 4],
+      [50176, 4, 2],
     ]) {
-      let next = 0;
-      for (let i = 0; i < threads; i++) {
-        const [s, e] = threadSlice(total, grain, threads, i);
-        expect(s).toBe(next);
-        if (s < total) expect(s % grain).toBe(0);
-        next = e;
+      const { chunks, size } = chunking(total, grain, threads);
+      expect(size % grain).toBe(0);
+      expect(chunks).toBeLessThanOrEqual(4 * threads);
+      expect((chunks - 1) * size).toBeLessThan(total); // the last chunk is not empty
+      expect(chunks * size).toBeGreaterThanOrEqual(total);
+    }
+    expect(chunking(50176, 4, 2)).toEqual({ chunks: 8, size: 6272 });
+  });
+});
+
+describe('the thread pool under many calls', () => {
+  it('runs every chunk exactly once (y += 1 over random ranges, 400 calls)', async () => {
+    const engine = await createNodeEngine({ threads: 2 });
+    try {
+      const n = 1 << 17;
+      const ones = engine.heap.alloc(n * 4);
+      const y = engine.heap.alloc(n * 4);
+      const f = engine.heap.f32();
+      f.fill(1, ones / 4, ones / 4 + n);
+      let seed = 12345;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let call = 0; call < 400; call++) {
+        const total = 1 + Math.floor(random() * n);
+        const grain = [1, 4, 64, 4096][Math.floor(random() * 4)];
+        f.fill(0, y / 4, y / 4 + n);
+        engine.parallel('axpy', total, grain, [ones, 1, y]);
+        const got = f.subarray(y / 4, y / 4 + n);
+        // Every element of the range once (a chunk run twice would leave a 2), nothing beyond it.
+        expect(got.indexOf(0)).toBe(total === n ? -1 : total);
+        expect(got.subarray(0, total).every((v) => v === 1)).toBe(true);
       }
-      expect(next).toBe(total);
+    } finally {
+      engine.dispose();
     }
   });
 });
@@ -56,15 +82,16 @@ describe('Engine with 2 threads: gemm', () => {
   });
 });
 
-describe('a kernel that fails in a worker thread', () => {
-  it('raises an error naming the worker and kernel (instead of hanging), and the pool keeps working', async () => {
+describe('a kernel that fails in a thread', () => {
+  it('raises an error naming the thread and kernel (instead of hanging), and the pool keeps working', async () => {
     const engine = await createNodeEngine({ threads: 2 });
     try {
-      const total = 2 * 4096;
-      // Thread 0's half ends exactly at the end of memory; the worker's half lies beyond it and traps.
+      const total = 8 * 4096;
+      // The first half of the range ends exactly at the end of memory; chunks in the second half trap, on
+      // whichever thread claims them.
       const out = engine.heap.memory.buffer.byteLength - (total / 2) * 4;
       expect(() => engine.parallel('fill', total, 4096, [out, 1])).toThrow(
-        /engine worker 1 failed in kernel fill: .*out of bounds/,
+        /engine thread [01] failed in kernel fill: .*out of bounds/,
       );
       const p = engine.heap.alloc(total * 4);
       engine.parallel('fill', total, 4096, [p, 7]);

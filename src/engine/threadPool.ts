@@ -3,25 +3,36 @@
  *
  * Every thread (the calling thread is thread 0, workers are 1..n−1) has its own instance of the same
  * kernel module on the same shared memory. A parallel call writes the kernel id and its arguments into a
- * small shared control block, bumps a generation counter and wakes the workers (Atomics.notify); each
- * thread runs the kernel on its slice [start, end) of the call's range, then counts itself done; the caller
- * waits (Atomics.wait) until all are. Calls are synchronous from the caller's point of view, so the
- * engine's code reads like single-threaded code. In a browser the caller must itself be a Web Worker
- * (Atomics.wait is not allowed on the page's main thread).
+ * small shared control block, cuts the call's range into a few chunks per thread, publishes them in one
+ * atomic claim word and wakes the workers (Atomics.notify). Every thread, the caller included, claims chunks
+ * one at a time (compare-and-swap on the claim word) and runs the kernel on each; the caller returns once all
+ * chunks are done. A worker that wakes late (waking a sleeping thread is slow, above all in virtual machines)
+ * finds fewer chunks left instead of holding everyone up, and the caller never waits for a worker that has
+ * not claimed anything. Calls are synchronous from the caller's point of view, so the engine's code reads
+ * like single-threaded code. In a browser the caller must itself be a Web Worker (Atomics.wait is not
+ * allowed on the page's main thread).
  */
 
 /** Control block layout (Int32 words), followed by the float64 argument slots. */
 const GENERATION = 0;
-const REMAINING = 1;
+/** Chunks of the current call that are done. */
+const DONE = 1;
 const KERNEL = 2;
 const ARGC = 3;
 const TOTAL = 4;
-const GRAIN = 5;
+const CHUNK_SIZE = 5;
 const READY = 6;
-/** Set (to the failing thread's index) when a kernel threw in a worker; the message follows the args. */
+/** Set (to the failing thread's index + 1) when a kernel threw; the message follows the args. */
 const FAILED = 7;
 /** Count of waits that timed out although their condition had changed: wake-ups that never arrived. */
 const LOST_WAKEUPS = 8;
+/**
+ * The claim word (a BigInt64 at this byte offset): call number (high 32 bits) | next chunk (16) | chunks (16).
+ * One word, so that a thread that read it during an earlier call can never claim a chunk of a later one.
+ */
+const CLAIM_BYTE_OFFSET = 40;
+/** Chunks per thread in a call: enough to absorb a late worker, few enough to keep per-chunk setup cheap. */
+const CHUNKS_PER_THREAD = 4;
 const ARGS_BYTE_OFFSET = 64;
 export const MAX_KERNEL_ARGS = 30;
 const MESSAGE_BYTE_OFFSET = ARGS_BYTE_OFFSET + 8 * MAX_KERNEL_ARGS;
@@ -59,11 +70,15 @@ export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
 
 type Kernel = (...args: number[]) => unknown;
 
-/** The slice of [0, total) that thread `index` of `threads` runs; chunk boundaries are multiples of grain. */
-export function threadSlice(total: number, grain: number, threads: number, index: number): [number, number] {
-  const chunk = Math.ceil(total / threads / grain) * grain;
-  const start = Math.min(total, index * chunk);
-  return [start, Math.min(total, start + chunk)];
+/**
+ * How a call over [0, total) is cut for `threads` threads: `chunks` chunks of `size` elements (a multiple of
+ * grain; the last chunk may be shorter), at most CHUNKS_PER_THREAD per thread and at most 65535.
+ */
+export function chunking(total: number, grain: number, threads: number): { chunks: number; size: number } {
+  const grains = Math.ceil(total / grain);
+  const wanted = Math.min(grains, threads * CHUNKS_PER_THREAD, 65535);
+  const size = Math.ceil(grains / wanted) * grain;
+  return { chunks: Math.ceil(total / size), size };
 }
 
 function callKernel(
@@ -81,9 +96,50 @@ function callKernel(
   kernel(...a);
 }
 
-/** A worker's main loop: wait for a call, run its slice, report done; returns when told to exit. */
+/**
+ * Claims chunks of the current call and runs them until none is left. A claim is a compare-and-swap of the
+ * whole claim word, so it fails if another call has been published since the word was read; once a chunk is
+ * claimed, the call's fields cannot change before that chunk is counted done. A kernel error is recorded in the
+ * control block (the first one wins) and the chunk still counts as done, so the caller never hangs.
+ */
+function runChunks(
+  control: Int32Array,
+  claim: BigInt64Array,
+  args: Float64Array,
+  kernels: readonly Kernel[],
+  kernelNames: readonly string[],
+  scratch: number,
+  index: number,
+): void {
+  for (;;) {
+    const word = Atomics.load(claim, 0);
+    const next = Number((word >> 16n) & 0xffffn);
+    const chunks = Number(word & 0xffffn);
+    if (next >= chunks) return;
+    if (Atomics.compareExchange(claim, 0, word, word + 0x10000n) !== word) continue;
+    const id = control[KERNEL];
+    const size = control[CHUNK_SIZE];
+    const start = next * size;
+    const end = Math.min(control[TOTAL], start + size);
+    try {
+      callKernel(kernels[id], start, end, args, control[ARGC], scratch);
+    } catch (err) {
+      if (Atomics.compareExchange(control, FAILED, 0, index + 1) === 0) {
+        const text = new TextEncoder().encode(`${kernelNames[id]}: ${String(err)}`);
+        new Uint8Array(control.buffer, MESSAGE_BYTE_OFFSET, MESSAGE_BYTES)
+          .fill(0)
+          .set(text.subarray(0, MESSAGE_BYTES));
+      }
+    } finally {
+      if (Atomics.add(control, DONE, 1) + 1 === chunks) Atomics.notify(control, DONE);
+    }
+  }
+}
+
+/** A worker's main loop: wait for a call, claim and run chunks of it; returns when told to exit. */
 export function runWorker(init: WorkerInit, exports: Record<string, unknown>): void {
   const control = new Int32Array(init.control, 0, ARGS_BYTE_OFFSET / 4);
+  const claim = new BigInt64Array(init.control, CLAIM_BYTE_OFFSET, 1);
   const args = new Float64Array(init.control, ARGS_BYTE_OFFSET, MAX_KERNEL_ARGS);
   const kernels = init.kernelNames.map((name) => exports[name] as Kernel);
   const progress = new Int32Array(init.control, PROGRESS_BYTE_OFFSET, MAX_THREADS);
@@ -99,31 +155,20 @@ export function runWorker(init: WorkerInit, exports: Record<string, unknown>): v
         Atomics.add(control, LOST_WAKEUPS, 1);
     }
     seen = Atomics.load(control, GENERATION);
-    const id = control[KERNEL];
-    if (id === EXIT) return;
-    const [start, end] = threadSlice(control[TOTAL], control[GRAIN], init.threads, init.index);
-    try {
-      if (start < end) callKernel(kernels[id], start, end, args, control[ARGC], init.scratch);
-    } catch (err) {
-      // Never let the worker die: the caller would wait forever. Report, and keep serving.
-      const text = new TextEncoder().encode(
-        `${init.kernelNames[id]}: ${String(err)}`.slice(0, MESSAGE_BYTES / 4),
-      );
-      new Uint8Array(init.control, MESSAGE_BYTE_OFFSET, MESSAGE_BYTES)
-        .fill(0)
-        .set(text.subarray(0, MESSAGE_BYTES));
-      Atomics.store(control, FAILED, init.index);
-    } finally {
-      Atomics.store(progress, init.index, seen);
-      if (Atomics.sub(control, REMAINING, 1) === 1) Atomics.notify(control, REMAINING);
-    }
+    if (control[KERNEL] === EXIT) return;
+    runChunks(control, claim, args, kernels, init.kernelNames, init.scratch, init.index);
+    Atomics.store(progress, init.index, seen);
   }
 }
 
 export class ThreadPool {
   readonly threads: number;
   private readonly control: Int32Array;
+  private readonly claim: BigInt64Array;
   private readonly args: Float64Array;
+  private readonly kernelNames: readonly string[];
+  /** Number of the current call (the high half of the claim word). */
+  private call = 0;
   private readonly workers: WorkerHandle[] = [];
   private readonly kernelIds: Map<string, number>;
   private readonly kernels: Kernel[];
@@ -139,7 +184,9 @@ export class ThreadPool {
   ) {
     this.threads = threads;
     this.control = new Int32Array(controlBuffer, 0, ARGS_BYTE_OFFSET / 4);
+    this.claim = new BigInt64Array(controlBuffer, CLAIM_BYTE_OFFSET, 1);
     this.args = new Float64Array(controlBuffer, ARGS_BYTE_OFFSET, MAX_KERNEL_ARGS);
+    this.kernelNames = kernelNames;
     this.kernelIds = new Map(kernelNames.map((n, i) => [n, i]));
     this.kernels = kernelNames.map((n) => exports[n] as Kernel);
     this.scratch0 = scratch0;
@@ -195,8 +242,8 @@ export class ThreadPool {
   }
 
   /**
-   * Runs `kernel(start, end, ...args, scratch)` on every thread, each on its slice of [0, total) (slice
-   * bounds are multiples of `grain`), and returns when all slices are done.
+   * Runs `kernel(start, end, ...args, scratch)` over [0, total) in chunks whose bounds are multiples of
+   * `grain`, on all threads, and returns when every chunk is done.
    */
   run(kernel: string, total: number, grain: number, args: readonly number[]): void {
     const id = this.kernelIds.get(kernel);
@@ -205,48 +252,44 @@ export class ThreadPool {
     if (this.closed) throw new Error('the engine has been disposed');
     if (total <= 0) return;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
-    const workers = this.workers.length;
     // Small ranges: not worth waking anyone.
-    if (workers === 0 || total <= grain) {
+    if (this.workers.length === 0 || total <= grain) {
       callKernel(this.kernels[id], 0, total, this.args, args.length, this.scratch0);
       return;
     }
     const c = this.control;
+    const { chunks, size } = chunking(total, grain, this.threads);
     c[KERNEL] = id;
     c[ARGC] = args.length;
     c[TOTAL] = total;
-    c[GRAIN] = grain;
-    Atomics.store(c, REMAINING, workers);
+    c[CHUNK_SIZE] = size;
+    Atomics.store(c, DONE, 0);
+    // Publishing the claim word makes the fields above visible to whoever claims a chunk of this call.
+    this.call = (this.call + 1) >>> 0;
+    Atomics.store(this.claim, 0, (BigInt(this.call) << 32n) | BigInt(chunks));
     Atomics.add(c, GENERATION, 1);
     Atomics.notify(c, GENERATION);
-    const [start, end] = threadSlice(total, grain, this.threads, 0);
-    let ownError: unknown = null;
-    try {
-      if (start < end) callKernel(this.kernels[id], start, end, this.args, args.length, this.scratch0);
-    } catch (err) {
-      ownError = err; // rethrown only after every worker is done, so no call overlaps the next
-    }
+    runChunks(c, this.claim, this.args, this.kernels, this.kernelNames, this.scratch0, 0);
     const t0 = Date.now();
     for (;;) {
-      const remaining = Atomics.load(c, REMAINING);
-      if (remaining === 0) break;
-      const r = Atomics.wait(c, REMAINING, remaining, WAKE_CHECK_MS);
-      if (r === 'timed-out' && Atomics.load(c, REMAINING) !== remaining) Atomics.add(c, LOST_WAKEUPS, 1);
+      const done = Atomics.load(c, DONE);
+      if (done === chunks) break;
+      const r = Atomics.wait(c, DONE, done, WAKE_CHECK_MS);
+      if (r === 'timed-out' && Atomics.load(c, DONE) !== done) Atomics.add(c, LOST_WAKEUPS, 1);
       if (Date.now() - t0 > STALL_MS) {
         const progress = new Int32Array(c.buffer, PROGRESS_BYTE_OFFSET, this.threads);
         throw new Error(
           `engine: kernel "${kernel}" did not finish within ${STALL_MS / 1000} s (generation ${Atomics.load(c, GENERATION)}, ` +
-            `${remaining} worker(s) outstanding, workers' last finished generations: ${[...progress.slice(1)].join(', ')})`,
+            `${chunks - done} of ${chunks} chunks outstanding, workers' last finished generations: ${[...progress.slice(1)].join(', ')})`,
         );
       }
     }
     const failed = Atomics.exchange(c, FAILED, 0);
-    if (ownError !== null) throw ownError;
     if (failed !== 0) {
       const bytes = new Uint8Array(c.buffer, MESSAGE_BYTE_OFFSET, MESSAGE_BYTES);
       const end = bytes.indexOf(0);
       const message = new TextDecoder().decode(bytes.slice(0, end < 0 ? MESSAGE_BYTES : end));
-      throw new Error(`engine worker ${failed} failed in kernel ${message}`);
+      throw new Error(`engine thread ${failed - 1} failed in kernel ${message}`);
     }
   }
 
