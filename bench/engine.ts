@@ -21,6 +21,11 @@ const BATCH = 64;
 /** Forward FLOPs of the reference UNet at batch 64 (multiply-add = 2), as reference_unet.py counts them. */
 const FLOPS_FWD = 11_871_600_640;
 const ITERS = Number(process.env.ELBO_BENCH_ITERS ?? 10);
+/**
+ * The four configurations (elbo and PyTorch, 1 and 2 threads) run this many times, interleaved, and each figure
+ * is the median over rounds: on a shared virtual machine a single run can be 30 % off.
+ */
+const ROUNDS = Number(process.env.ELBO_BENCH_ROUNDS ?? 3);
 /** ELBO_BENCH_WINOGRAD=0 runs every convolution with the direct kernels (to measure what Winograd gives). */
 const WINOGRAD = process.env.ELBO_BENCH_WINOGRAD !== '0';
 
@@ -29,6 +34,8 @@ interface Result {
   forward_ms: number;
   train_ms: number;
   peak_rss_mb: number;
+  train_min_ms?: number;
+  train_max_ms?: number;
   profile?: [string, { ms: number; calls: number }][];
   relaxed_simd?: boolean;
   lost_wakeups?: number;
@@ -37,6 +44,22 @@ interface Result {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+/** One configuration over the rounds: median times, their train-time range, the largest peak RSS. */
+function combine(rs: Result[]): Result {
+  const trains = rs.map((r) => r.train_ms);
+  return {
+    ...rs[rs.length - 1],
+    forward_ms: median(rs.map((r) => r.forward_ms)),
+    train_ms: median(trains),
+    train_min_ms: Math.min(...trains),
+    train_max_ms: Math.max(...trains),
+    peak_rss_mb: Math.max(...rs.map((r) => r.peak_rss_mb)),
+    lost_wakeups: rs.some((r) => r.lost_wakeups !== undefined)
+      ? rs.reduce((s, r) => s + (r.lost_wakeups ?? 0), 0)
+      : undefined,
+  };
 }
 
 async function runOurs(threads: number): Promise<Result> {
@@ -133,12 +156,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await runOurs(Number(process.argv[3])))}\n`);
     return;
   }
-  const ours = [child(1), child(2)];
-  const torch = [runTorch(1), runTorch(2)];
+  const rounds: { ours: Result[]; torch: (Result | null)[] }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    rounds.push({ ours: [child(1), child(2)], torch: [runTorch(1), runTorch(2)] });
+  }
+  const ours = [0, 1].map((i) => combine(rounds.map((r) => r.ours[i])));
+  const torch = [0, 1].map((i) => {
+    const rs = rounds.map((r) => r.torch[i]);
+    return rs.every((r) => r !== null) ? combine(rs as Result[]) : null;
+  });
   const gf = (ms: number, mult: number) => (mult * FLOPS_FWD) / ms / 1e6;
   console.log(
-    `reference UNet, batch ${BATCH}, ${ITERS} timed iterations (median); relaxed SIMD: ${ours[0].relaxed_simd}; ` +
-      `Winograd: ${WINOGRAD}`,
+    `reference UNet, batch ${BATCH}; medians over ${ROUNDS} interleaved rounds of ${ITERS} timed iterations ` +
+      `(train ms spread: min–max of the rounds); relaxed SIMD: ${ours[0].relaxed_simd}; Winograd: ${WINOGRAD}`,
   );
   console.log(
     [
@@ -151,8 +181,9 @@ async function main(): Promise<void> {
       'peak RSS MB',
       'fwd ratio',
       'train ratio',
+      'train spread',
     ]
-      .map((h, i) => pad(h, i === 0 ? 8 : 11))
+      .map((h, i) => pad(h, i === 0 ? 8 : i === 9 ? 15 : 12))
       .join(''),
   );
   for (let i = 0; i < 2; i++) {
@@ -173,6 +204,7 @@ async function main(): Promise<void> {
           pad(fmt(r.peak_rss_mb, 0), 11),
           pad(name === 'elbo' && tr ? fmt(r.forward_ms / tr.forward_ms, 2) : '', 11),
           pad(name === 'elbo' && tr ? fmt(r.train_ms / tr.train_ms, 2) : '', 11),
+          pad(`${fmt(r.train_min_ms, 0)}–${fmt(r.train_max_ms, 0)}`, 15),
         ].join(''),
       );
     }
@@ -193,7 +225,8 @@ async function main(): Promise<void> {
       ? Math.max(ours[0].peak_rss_mb, ours[1].peak_rss_mb) /
         Math.max(torch[0]?.peak_rss_mb ?? 0, torch[1].peak_rss_mb)
       : null,
-    speedup_2t: ours[0].train_ms / ours[1].train_ms,
+    speedup_2t: median(rounds.map((r) => r.ours[0].train_ms / r.ours[1].train_ms)),
+    rounds: ROUNDS,
     winograd: WINOGRAD,
     elbo: ours.map(({ profile: _p, ...r }) => r),
     pytorch: torch,
