@@ -146,6 +146,39 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
   });
 });
 
+describe('elbo train ddpm --anneal', () => {
+  it('decays the learning rate linearly to 0 over the last n steps, also when added on --resume', () => {
+    const dir = tmp();
+    const base = ['--data', 'two-moons', '--batch', '16', '--diffusion-steps', '20', '--lr', '1e-3'];
+    const opts = [...base, '--warmup', '0', '--log-every', '1', '--threads', '1', '--out', dir];
+    expect(elbo('train', 'ddpm', ...opts, '--steps', '4').code).toBe(0);
+    const r = elbo(
+      'train',
+      'ddpm',
+      ...opts,
+      '--steps',
+      '8',
+      '--anneal',
+      '4',
+      '--resume',
+      join(dir, 'checkpoint.safetensors'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const lr = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { step: number; lr: number });
+    // The step logged as k (1-based) used the rate of 0-based step k − 1: lr·(8 − (k − 1))/4 once k − 1 ≥ 4.
+    const at = (k: number) => lr.find((m) => m.step === k)!.lr;
+    expect(at(4)).toBe(1e-3);
+    expect(at(5)).toBe(1e-3);
+    expect(at(6)).toBeCloseTo(0.75e-3, 12);
+    expect(at(8)).toBeCloseTo(0.25e-3, 12);
+    const state = decodeTrainingState(new Uint8Array(readFileSync(join(dir, 'checkpoint.safetensors'))));
+    expect(state.meta.kind === 'ddpm' && state.meta.config.lrDecay).toEqual({ start: 4, end: 8 });
+  });
+});
+
 describe('bad input gets a clear message and no partial files', () => {
   it('unknown dataset', () => {
     const r = elbo('train', 'ddpm', '--data', 'cifar-99', '--steps', '1', '--out', tmp());

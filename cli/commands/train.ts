@@ -8,6 +8,7 @@ import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.
 import { isScheduleName, SCHEDULE_NAMES } from '../../src/diffusion/schedule.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
+import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
 import { parseFloatOption, parseIntOption } from '../options.js';
 import { openTrainingData } from '../trainingData.js';
@@ -34,6 +35,7 @@ interface TrainOptions extends CommonTrainOptions {
   diffusionSteps: string;
   prediction: string;
   channels: string;
+  anneal?: string;
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -62,8 +64,13 @@ export function registerTrainCommand(program: Command): void {
     .option('--checkpoint-every <n>', 'write the checkpoint every n steps', '500')
     .option('--log-every <n>', 'log metrics every n steps', '10')
     .option(
+      '--anneal <n>',
+      'decay the learning rate linearly to 0 over the last n steps before --steps (with --resume: replaces the ' +
+        "checkpoint's decay)",
+    )
+    .option(
       '--resume <file>',
-      'continue from this checkpoint (its config is used; --steps sets the new total)',
+      'continue from this checkpoint (its config is used; --steps sets the new total, --anneal may be added)',
     )
     .action(async (opts: TrainOptions) => {
       await trainDdpm(opts);
@@ -103,7 +110,16 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
     gradClip: parseFloatOption('--clip', opts.clip, { min: 0 }),
     emaDecay: parseFloatOption('--ema', opts.ema, { min: 0, max: 0.999999 }),
     seed: parseIntOption('--seed', opts.seed),
+    ...annealOption(opts),
   };
+}
+
+/** `--anneal n` as the config's lrDecay: from step (--steps − n) to --steps. */
+function annealOption(opts: TrainOptions): { lrDecay?: LrDecay } {
+  if (opts.anneal === undefined) return {};
+  const steps = parseIntOption('--steps', opts.steps, { min: 1 });
+  const n = parseIntOption('--anneal', opts.anneal, { min: 1, max: steps });
+  return { lrDecay: { start: steps - n, end: steps } };
 }
 
 async function trainDdpm(opts: TrainOptions): Promise<void> {
@@ -115,6 +131,7 @@ async function trainDdpm(opts: TrainOptions): Promise<void> {
       if (state.meta.kind !== 'ddpm')
         throw new UserError(`${opts.resume} is a ${checkpointKind(state)} checkpoint, not a DDPM`);
       const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
+      state.meta.config = { ...state.meta.config, ...annealOption(opts) };
       trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
     } else {

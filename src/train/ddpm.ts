@@ -19,7 +19,7 @@ import type { BatchModel } from '../samplers/types.js';
 import { mseLoss } from '../tensor/ops/elementwise.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 import { copyParameters, emaDecayAt, updateEma } from './ema.js';
-import { clipGradNorm, NonFiniteError, warmupLr } from './gradients.js';
+import { clipGradNorm, linearDecayLr, type LrDecay, NonFiniteError, warmupLr } from './gradients.js';
 import { Adam } from './optim.js';
 
 export type DenoiserConfig = { kind: 'unet'; unet: UNetConfig } | { kind: 'mlp'; mlp: MlpDenoiserConfig };
@@ -41,6 +41,8 @@ export interface DdpmConfig {
   batchSize: number;
   lr: number;
   warmupSteps: number;
+  /** Optional linear decay of the learning rate to zero (absent in checkpoints written before it existed). */
+  lrDecay?: LrDecay;
   /** Max global gradient norm (0: no clipping). */
   gradClip: number;
   emaDecay: number;
@@ -170,7 +172,7 @@ export class DdpmTrainer {
     const gradNorm =
       config.gradClip > 0 ? clipGradNorm(this.model, config.gradClip) : clipGradNorm(this.model, Infinity);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteError(step, 'the gradient norm');
-    const lr = warmupLr(config.lr, this.step, config.warmupSteps);
+    const lr = ddpmLearningRate(config, this.step);
     this.opt.lr = lr;
     this.opt.update();
     updateEma(ctx, this.model, this.ema, emaDecayAt(config.emaDecay, this.step));
@@ -224,6 +226,12 @@ export class DdpmTrainer {
   }
 }
 
+/** The learning rate at a 0-based step: linear warm-up, then the optional linear decay to zero. */
+export function ddpmLearningRate(config: DdpmConfig, step: number): number {
+  const lr = warmupLr(config.lr, step, config.warmupSteps);
+  return config.lrDecay ? linearDecayLr(lr, step, config.lrDecay) : lr;
+}
+
 export function validateDdpmConfig(c: DdpmConfig): void {
   const bad = (msg: string) => {
     throw new Error(`invalid DDPM config: ${msg}`);
@@ -236,4 +244,9 @@ export function validateDdpmConfig(c: DdpmConfig): void {
   if (!(c.gradClip >= 0)) bad(`gradClip must be ≥ 0, got ${c.gradClip}`);
   if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0)
     bad(`warmupSteps must be an integer ≥ 0, got ${c.warmupSteps}`);
+  if (
+    c.lrDecay &&
+    !(Number.isInteger(c.lrDecay.start) && c.lrDecay.start >= 0 && c.lrDecay.end > c.lrDecay.start)
+  )
+    bad(`lrDecay must have integer 0 ≤ start < end, got ${JSON.stringify(c.lrDecay)}`);
 }

@@ -32,6 +32,17 @@ export function warmupLr(lr: number, step: number, warmupSteps: number): number 
   return warmupSteps > 0 ? lr * Math.min(1, (step + 1) / warmupSteps) : lr;
 }
 
+/** A linear decay of the learning rate to zero: full before step `start`, 0 from step `end` on. */
+export interface LrDecay {
+  start: number;
+  end: number;
+}
+
+/** lr·clamp((end − step)/(end − start), 0, 1) for a 0-based step: the linear decay to zero ("annealing"). */
+export function linearDecayLr(lr: number, step: number, decay: LrDecay): number {
+  return lr * Math.min(1, Math.max(0, (decay.end - step) / (decay.end - decay.start)));
+}
+
 /** Thrown when the loss or the gradients stop being finite: training stops, naming the step. */
 export class NonFiniteError extends Error {
   override name = 'NonFiniteError';
