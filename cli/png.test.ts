@@ -1,6 +1,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { encodePng, imageGridPng } from './png.js';
+import { lineChartSvg } from '../src/plot/lineChart.js';
+import { encodePng, imageGridPng, svgToPng } from './png.js';
 
 /** Decodes with pngjs (always RGBA) and reads the IHDR colour type (byte 25 of the file). */
 function decode(buf: Buffer) {
@@ -78,5 +79,30 @@ describe('imageGridPng', () => {
     expect(() => imageGridPng(new Float32Array(4), 2, 1, 1, 1, 0)).toThrow(
       'columns must be an integer ≥ 1, got 0',
     );
+  });
+});
+
+describe('svgToPng', () => {
+  it('rasterises a chart at the requested scale on white, drawing its line in its colour', () => {
+    const svg = lineChartSvg([{ name: 's', x: [0, 1], y: [0, 1], color: '#ff0000' }], {
+      title: 'T',
+      xLabel: 'x',
+      yLabel: 'y',
+      width: 200,
+      height: 100,
+    });
+    const d = decode(svgToPng(svg, 2));
+    expect([d.width, d.height]).toEqual([400, 200]);
+    let red = 0;
+    for (let p = 0; p < d.width * d.height; p++) {
+      const [r, g, b] = d.rgba.subarray(4 * p, 4 * p + 3);
+      if (r > 200 && g < 80 && b < 80) red++;
+    }
+    expect(red).toBeGreaterThan(100); // the diagonal line (and its legend swatch)
+    expect(Array.from(d.rgba.subarray(0, 4))).toEqual([255, 255, 255, 255]); // white corner
+  });
+
+  it('rejects text that is not SVG', () => {
+    expect(() => svgToPng('not an svg')).toThrow();
   });
 });

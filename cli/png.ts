@@ -1,7 +1,11 @@
 /**
- * PNG output for the CLI (pngjs, pure JavaScript): single images and grids of samples.
+ * PNG output for the CLI: single images and grids of samples (pngjs, pure JavaScript), and charts
+ * rasterised from the SVG that src/plot draws (resvg, a maintained Rust SVG renderer with prebuilt
+ * Node binaries), so every chart has a PNG beside its SVG.
  */
+import { Resvg } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
+import { writeFileAtomic } from './io.js';
 
 /** PNG colour types for 1, 3 and 4 channels (grey, RGB, RGBA). */
 const COLOR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
@@ -86,4 +90,26 @@ export function imageGridPng(
     }
   }
   return encodePng(outW, outH, channels, out);
+}
+
+/**
+ * Rasterises an SVG chart to PNG at `scale` × its own size on a white background. Text uses the
+ * system's fonts (DejaVu Sans, the charts' first choice, on Debian); without fonts it is left out.
+ */
+export function svgToPng(svg: string, scale = 1.5): Buffer {
+  const resvg = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: scale },
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  });
+  return resvg.render().asPng();
+}
+
+/** Writes a chart as `name.svg` and `name.png` (both atomically); returns the two paths. */
+export function writeChart(pathWithoutExtension: string, svg: string): [svgPath: string, pngPath: string] {
+  const svgPath = `${pathWithoutExtension}.svg`;
+  const pngPath = `${pathWithoutExtension}.png`;
+  writeFileAtomic(svgPath, svg);
+  writeFileAtomic(pngPath, svgToPng(svg));
+  return [svgPath, pngPath];
 }

@@ -11,6 +11,7 @@ import { type CheckpointState, decodeTrainingState, encodeTrainingState } from '
 import { NonFiniteError } from '../src/train/gradients.js';
 import { readCheckpointFile, writeCheckpointFile } from './checkpointFile.js';
 import { ensureDir, writeFileAtomic } from './io.js';
+import { writeChart } from './png.js';
 import { parseIntOption } from './options.js';
 import { startProgress } from './progress.js';
 import { UserError } from './userError.js';
@@ -160,15 +161,15 @@ export function runTrainingLoop<R extends StepResult>(
   }
   progress.stop();
   process.stderr.write(
-    `wrote ${checkpointPath} (step ${trainer.step}), ${metricsPath}, ${join(out, 'loss.svg')}\n`,
+    `wrote ${checkpointPath} (step ${trainer.step}), ${metricsPath}, ${join(out, 'loss.svg')} and .png\n`,
   );
 }
 
 function writeLossPlot(dir: string, metrics: string[], plot: TrainLoopSpec<StepResult>['plot']): void {
   if (metrics.length < 2) return;
   const rows = metrics.map((l) => JSON.parse(l) as { step: number; loss: number; loss_ema: number });
-  writeFileAtomic(
-    join(dir, 'loss.svg'),
+  writeChart(
+    join(dir, 'loss'),
     lineChartSvg(
       [
         { name: 'loss', x: rows.map((r) => r.step), y: rows.map((r) => r.loss), color: '#bbbbbb' },

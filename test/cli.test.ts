@@ -85,6 +85,9 @@ describe('elbo train/sample/eval on 2-D data', () => {
     );
     expect(sample.code, sample.stderr).toBe(0);
     expect(readFileSync(join(out, 'samples.svg'), 'utf8')).toContain('<circle');
+    // Every chart also comes as a PNG: the scatter plot, the loss curve and the per-timestep terms.
+    for (const png of ['samples.png', 'loss.png', 'vlb-terms.png'])
+      expect(readFileSync(join(out, png)).subarray(1, 4).toString(), png).toBe('PNG');
   });
 });
 

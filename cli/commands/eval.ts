@@ -22,7 +22,7 @@ import { describeSampler } from '../../src/samplers/types.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
-import { writeFileAtomic } from '../io.js';
+import { writeChart } from '../png.js';
 import { parseIntOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
@@ -156,9 +156,8 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         variance: 'posterior (β̃_t)',
       });
       const ts = [...perT.keys()].sort((a, b) => a - b);
-      const plot = join(o.out, 'vlb-terms.svg');
-      writeFileAtomic(
-        plot,
+      const [plot, plotPng] = writeChart(
+        join(o.out, 'vlb-terms'),
         lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)! / nllN)) }], {
           title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
           xLabel: 'timestep t',
@@ -167,6 +166,7 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         }),
       );
       result.terms_plot = plot;
+      result.terms_plot_png = plotPng;
     }
     if (metrics.has('samples')) {
       const batch = 64;

@@ -13,7 +13,7 @@ import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
 import { writeFileAtomic } from '../io.js';
 import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
-import { imageGridPng } from '../png.js';
+import { imageGridPng, writeChart } from '../png.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import type { VaeTrainingState } from '../../src/vae/trainer.js';
@@ -176,9 +176,8 @@ export function drawAndWrite(
     writeFileAtomic(traj, imageGridPng(strip, rows * keys.length, h, w, c, keys.length, 2, 2));
     files.push(traj);
   } else {
-    const scatter = join(out, 'samples.svg');
-    writeFileAtomic(
-      scatter,
+    const scatter = writeChart(
+      join(out, 'samples'),
       lineChartSvg(
         [
           {
@@ -197,7 +196,7 @@ export function drawAndWrite(
         },
       ),
     );
-    files.push(scatter);
+    files.push(...scatter);
   }
   return files;
 }

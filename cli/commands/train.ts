@@ -1,7 +1,7 @@
 /**
  * `elbo train ddpm …`: trains a DDPM with L_simple, writing into --out: checkpoint.safetensors (atomically,
  * every --checkpoint-every steps and at the end), metrics.jsonl (one JSON object per logged step) and
- * loss.svg. `--resume FILE` continues a run exactly: the same seed and data order, so N + N steps equal 2N.
+ * loss.svg/.png. `--resume FILE` continues a run exactly: the same seed and data order, so N + N steps equal 2N.
  */
 import type { Command } from 'commander';
 import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.js';

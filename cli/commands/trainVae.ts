@@ -1,6 +1,6 @@
 /**
  * `elbo train vae …`: trains a variational autoencoder on the reparameterised ELBO, with the same progress,
- * metrics.jsonl, loss.svg, atomic checkpoints (meta.kind 'vae'), exact --resume and NaN guard as
+ * metrics.jsonl, loss.svg/.png, atomic checkpoints (meta.kind 'vae'), exact --resume and NaN guard as
  * `elbo train ddpm` (cli/trainLoop.ts). Default: Burda et al.'s 784-200-200-50 tanh VAE on dynamically
  * binarised MNIST.
  */

@@ -46,3 +46,15 @@ describe('lineChartSvg', () => {
     ).toThrow(/no finite points/);
   });
 });
+
+describe('tick labels', () => {
+  it('label large ticks in the shortest exponent form that keeps them distinct', () => {
+    const svg = lineChartSvg([{ name: 's', x: [0, 21000], y: [1, 2] }], {
+      title: 'T',
+      xLabel: 'x',
+      yLabel: 'y',
+    });
+    const labels = [...svg.matchAll(/text-anchor="middle">([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toEqual(expect.arrayContaining(['5000', '1e4', '1.5e4', '2e4']));
+  });
+});

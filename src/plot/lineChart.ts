@@ -54,7 +54,8 @@ export function niceTicks(lo: number, hi: number, count = 6): number[] {
 function formatTick(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
+  // Shortest exponent form that tells neighbouring ticks apart: 15000 → 1.5e4, not 2e4.
+  if (a >= 1e4 || a < 1e-3) return Number(v.toPrecision(4)).toExponential().replace('e+', 'e');
   return Number(v.toPrecision(4)).toString();
 }
 
