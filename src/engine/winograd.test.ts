@@ -134,24 +134,31 @@ describe('the Winograd tile choice', () => {
   });
 });
 
-describe('conv2d with Winograd kernels on 1 and 2 threads', () => {
-  it('gives bit-identical outputs and gradients (the weight gradient sums a fixed number of partial sums)', async () => {
-    const results: Float32Array[][] = [];
-    for (const threads of [1, 2]) {
-      const engine = await createNodeEngine({ threads });
-      try {
-        const ctx = new Context(engine);
-        const rng = Rng.fromSeed(3);
-        const x = ctx.fromArray(rng.fillNormal(new Float32Array(4 * 12 * 12 * 16)), [4, 12, 12, 16], true);
-        const w = ctx.fromArray(rng.fillNormal(new Float32Array(9 * 16 * 24)), [3, 3, 16, 24], true);
-        const dy = ctx.fromArray(rng.fillNormal(new Float32Array(4 * 12 * 12 * 24)), [4, 12, 12, 24]);
-        const y = conv2d(x, w, null, { padding: 1 });
-        ctx.backward(sum(mul(y, dy)));
-        results.push([y, x.grad!, w.grad!].map((t) => t.toFloat32Array()));
-      } finally {
-        engine.dispose();
+describe('conv2d on 1 and 2 threads', () => {
+  it.each([
+    { k: 3, stride: 1, padding: 1, kernels: 'Winograd' },
+    { k: 3, stride: 2, padding: 1, kernels: 'implicit GEMM, direct weight gradient' },
+    { k: 1, stride: 1, padding: 0, kernels: 'implicit GEMM, direct weight gradient' },
+  ])(
+    'gives bit-identical outputs and gradients (weight gradients sum a fixed number of partial sums): %o',
+    async ({ k, stride, padding }) => {
+      const results: Float32Array[][] = [];
+      for (const threads of [1, 2]) {
+        const engine = await createNodeEngine({ threads });
+        try {
+          const ctx = new Context(engine);
+          const rng = Rng.fromSeed(3);
+          const x = ctx.fromArray(rng.fillNormal(new Float32Array(4 * 12 * 12 * 16)), [4, 12, 12, 16], true);
+          const w = ctx.fromArray(rng.fillNormal(new Float32Array(k * k * 16 * 24)), [k, k, 16, 24], true);
+          const y = conv2d(x, w, null, { stride, padding });
+          const dy = ctx.fromArray(rng.fillNormal(new Float32Array(y.size)), y.shape);
+          ctx.backward(sum(mul(y, dy)));
+          results.push([y, x.grad!, w.grad!].map((t) => t.toFloat32Array()));
+        } finally {
+          engine.dispose();
+        }
       }
-    }
-    for (let i = 0; i < 3; i++) expect(results[1][i]).toEqual(results[0][i]);
-  });
+      for (let i = 0; i < 3; i++) expect(results[1][i]).toEqual(results[0][i]);
+    },
+  );
 });

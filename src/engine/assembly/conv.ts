@@ -271,97 +271,125 @@ export function conv2dBackwardWeight(
 }
 
 /**
- * dW (+)= Σ_p patch(p)ᵀ dy[p], computed as its transpose dWᵀ[co][k] = Σ_p dy[p][co] · patch(p)[k] so that
- * neither operand needs packing: for a tile of 4 output channels × 8 consecutive input channels of one tap,
- * each pixel contributes 4 broadcasts of dy[p][co..co+3] against two vectors read straight from the input
- * row (or a zero row in the padding). Pixels go in blocks whose row-pointer table (per tap) is built once.
+ * dW = Σ_p patch(p)ᵀ dy[p], computed as its transpose dWᵀ[co][k] = Σ_p dy[p][co] · patch(p)[k] so that neither
+ * operand needs packing: for a tile of 4 output channels × 8 consecutive input channels of one tap, each pixel
+ * contributes 4 broadcasts of dy[p][co..co+3] against two vectors read straight from the input row (or a zero
+ * row in the padding). Pixels go in blocks whose row-pointer table (per tap) is built once per block.
  * Any channel counts: a tile at the end of the channels (Cin % 8 ≠ 0 or Cout % 4 ≠ 0) reads past the channels
- * it owns (into the next pixel's values, or the scratch after the zero row) and discards those lanes and rows.
- * Parallel dimension: tiles, index = (tap·⌈Cin/8⌉ + ci/8)·⌈Cout/4⌉ + co/4, so threads never share output.
+ * it owns (into the next pixel's values, or the scratch after the zero row); conv2dBackwardWeightDirectFinish
+ * discards those lanes and rows.
+ *
+ * Parallel dimension: `parts` equal pixel ranges (grain 1). Part c sums its pixels into its own tiles
+ * partials + c·tiles·128 bytes, tile index (tap·⌈Cin/8⌉ + ci/8)·⌈Cout/4⌉ + co/4, each [4][8] = dWᵀ[co + r][ci + j].
+ * Splitting pixels rather than tiles reads the image and dy once in all instead of once per thread (the
+ * kernel is memory-bound when split by tiles), and a fixed `parts` keeps the result independent of the threads.
  */
 export function conv2dBackwardWeightDirect(
-  t0: i32, t1: i32, x: usize, dy: usize, dw: usize, nPix: i32,
+  c0: i32, c1: i32, x: usize, dy: usize, partials: usize, parts: i32, nPix: i32,
   H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
-  accumulate: bool, scratch: usize,
+  scratch: usize,
 ): void {
   const taps = kh * kw;
   const coTiles = (Cout + 3) >> 2;
   const ciTiles = (Cin + 7) >> 3;
+  const tiles = taps * ciTiles * coTiles;
   const PB: i32 = 256;
-  // Scratch: zero row (padded to whole tiles) | pointer table [taps][PB] | partial sums dWᵀ tiles [tile][4][8].
+  // Scratch: zero row (padded to whole tiles) | pointer table [taps][PB].
   const zeroRow = scratch;
   const table = zeroRow + <usize>(ciTiles * 8) * 4;
-  const partial = table + <usize>(taps * PB) * 4;
   memory.fill(zeroRow, 0, <usize>(ciTiles * 8) * 4);
-  memory.fill(partial, 0, <usize>(t1 - t0) * 128);
   const dyRow = <usize>Cout << 2;
-  for (let p0 = 0; p0 < nPix; p0 += PB) {
-    const pc = min(PB, nPix - p0);
-    for (let q = 0; q < pc; q++) {
-      const pix = p0 + q;
-      const n = decodeN(pix, nPix, Ho, Wo);
-      const by = decodeBy(0, pix, Ho, Wo, stride, pad);
-      const bx = decodeBx(0, pix, Wo, stride, pad);
-      for (let tap = 0; tap < taps; tap++) {
-        const row = tapRow(0, n, by, bx, tap / kw, tap % kw, x, H, W, Cin, stride);
-        store<u32>(table + (<usize>(tap * PB + q) << 2), row ? <u32>row : <u32>zeroRow);
-      }
-    }
-    for (let tile = t0; tile < t1; tile++) {
-      const kPanel = tile / coTiles;
-      const co = (tile % coTiles) << 2;
-      const tap = kPanel / ciTiles;
-      const ci = <usize>((kPanel % ciTiles) << 3) << 2;
-      const acc = partial + (<usize>(tile - t0) << 7);
-      let a00 = v128.load(acc), a01 = v128.load(acc, 16);
-      let a10 = v128.load(acc, 32), a11 = v128.load(acc, 48);
-      let a20 = v128.load(acc, 64), a21 = v128.load(acc, 80);
-      let a30 = v128.load(acc, 96), a31 = v128.load(acc, 112);
-      let tp = table + (<usize>(tap * PB) << 2);
-      let g = dy + <usize>p0 * dyRow + (<usize>co << 2);
+  const per = (nPix + parts - 1) / parts;
+  for (let part = c0; part < c1; part++) {
+    const partial = partials + <usize>part * tiles * 128;
+    memory.fill(partial, 0, <usize>tiles * 128);
+    const pEnd = min(nPix, (part + 1) * per);
+    for (let p0 = part * per; p0 < pEnd; p0 += PB) {
+      const pc = min(PB, pEnd - p0);
       for (let q = 0; q < pc; q++) {
-        const r = <usize>load<u32>(tp) + ci;
-        const b0 = v128.load(r);
-        const b1 = v128.load(r, 16);
-        let s = v128.load32_splat(g);
-        a00 = fma(s, b0, a00);
-        a01 = fma(s, b1, a01);
-        s = v128.load32_splat(g, 4);
-        a10 = fma(s, b0, a10);
-        a11 = fma(s, b1, a11);
-        s = v128.load32_splat(g, 8);
-        a20 = fma(s, b0, a20);
-        a21 = fma(s, b1, a21);
-        s = v128.load32_splat(g, 12);
-        a30 = fma(s, b0, a30);
-        a31 = fma(s, b1, a31);
-        tp += 4;
-        g += dyRow;
+        const pix = p0 + q;
+        const n = decodeN(pix, nPix, Ho, Wo);
+        const by = decodeBy(0, pix, Ho, Wo, stride, pad);
+        const bx = decodeBx(0, pix, Wo, stride, pad);
+        for (let tap = 0; tap < taps; tap++) {
+          const row = tapRow(0, n, by, bx, tap / kw, tap % kw, x, H, W, Cin, stride);
+          store<u32>(table + (<usize>(tap * PB + q) << 2), row ? <u32>row : <u32>zeroRow);
+        }
       }
-      v128.store(acc, a00);
-      v128.store(acc, a01, 16);
-      v128.store(acc, a10, 32);
-      v128.store(acc, a11, 48);
-      v128.store(acc, a20, 64);
-      v128.store(acc, a21, 80);
-      v128.store(acc, a30, 96);
-      v128.store(acc, a31, 112);
+      for (let tile = 0; tile < tiles; tile++) {
+        const kPanel = tile / coTiles;
+        const co = (tile % coTiles) << 2;
+        const tap = kPanel / ciTiles;
+        const ci = <usize>((kPanel % ciTiles) << 3) << 2;
+        const acc = partial + (<usize>tile << 7);
+        let a00 = v128.load(acc), a01 = v128.load(acc, 16);
+        let a10 = v128.load(acc, 32), a11 = v128.load(acc, 48);
+        let a20 = v128.load(acc, 64), a21 = v128.load(acc, 80);
+        let a30 = v128.load(acc, 96), a31 = v128.load(acc, 112);
+        let tp = table + (<usize>(tap * PB) << 2);
+        let g = dy + <usize>p0 * dyRow + (<usize>co << 2);
+        for (let q = 0; q < pc; q++) {
+          const r = <usize>load<u32>(tp) + ci;
+          const b0 = v128.load(r);
+          const b1 = v128.load(r, 16);
+          let s = v128.load32_splat(g);
+          a00 = fma(s, b0, a00);
+          a01 = fma(s, b1, a01);
+          s = v128.load32_splat(g, 4);
+          a10 = fma(s, b0, a10);
+          a11 = fma(s, b1, a11);
+          s = v128.load32_splat(g, 8);
+          a20 = fma(s, b0, a20);
+          a21 = fma(s, b1, a21);
+          s = v128.load32_splat(g, 12);
+          a30 = fma(s, b0, a30);
+          a31 = fma(s, b1, a31);
+          tp += 4;
+          g += dyRow;
+        }
+        v128.store(acc, a00);
+        v128.store(acc, a01, 16);
+        v128.store(acc, a10, 32);
+        v128.store(acc, a11, 48);
+        v128.store(acc, a20, 64);
+        v128.store(acc, a21, 80);
+        v128.store(acc, a30, 96);
+        v128.store(acc, a31, 112);
+      }
     }
   }
-  // Write the transposed tiles: dW[tap][ci + j][co + r] (+)= partial[r][j] for the channels the tile owns.
+}
+
+/**
+ * dW[tap][ci + j][co + r] (+)= Σ_c partial_c[tile][r][j], summed over conv2dBackwardWeightDirect's `parts` in a
+ * fixed order, for the channels each tile owns. Parallel dimension: tiles (grain 1).
+ */
+export function conv2dBackwardWeightDirectFinish(
+  t0: i32, t1: i32, partials: usize, parts: i32, dw: usize, Cin: i32, Cout: i32, kh: i32, kw: i32,
+  accumulate: bool, scratch: usize,
+): void {
+  const coTiles = (Cout + 3) >> 2;
+  const ciTiles = (Cin + 7) >> 3;
+  const partBytes = <usize>(kh * kw * ciTiles * coTiles) << 7;
+  const sum = scratch; // [4][8] summed over the parts
   for (let tile = t0; tile < t1; tile++) {
     const kPanel = tile / coTiles;
     const co = (tile % coTiles) << 2;
     const tap = kPanel / ciTiles;
     const ci = (kPanel % ciTiles) << 3;
-    const acc = partial + (<usize>(tile - t0) << 7);
+    const src = partials + (<usize>tile << 7);
+    for (let v: usize = 0; v < 128; v += 16) {
+      let a = v128.load(src + v);
+      for (let c = 1; c < parts; c++) a = f32x4.add(a, v128.load(src + <usize>c * partBytes + v));
+      v128.store(sum + v, a);
+    }
     const rows = min(4, Cout - co);
     const cols = min(8, Cin - ci);
     for (let j = 0; j < cols; j++) {
       const dst = dw + (<usize>(tap * Cin + ci + j) * Cout + co) * 4;
       for (let r = 0; r < rows; r++) {
-        const v = load<f32>(acc + (<usize>(r * 8 + j) << 2));
-        store<f32>(dst + (<usize>r << 2), accumulate ? load<f32>(dst + (<usize>r << 2)) + v : v);
+        const val = load<f32>(sum + (<usize>(r * 8 + j) << 2));
+        store<f32>(dst + (<usize>r << 2), accumulate ? load<f32>(dst + (<usize>r << 2)) + val : val);
       }
     }
   }

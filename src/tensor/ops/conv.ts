@@ -48,18 +48,62 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
       winogradWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, [N, H, W, Cin, Cout]);
     } else if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
-      const args = [x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, ...geom, 0];
-      if (Cin % 8 === 0) {
-        // No packing: tiles of 8 input × 4 output channels read the image and dy directly (a last partial
-        // tile of output channels, as in a 1-channel output convolution, discards its extra rows).
-        engine.parallel('conv2dBackwardWeightDirect', kh * kw * (Cin / 8) * Math.ceil(Cout / 4), 1, args);
-      } else {
-        engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, args);
-      }
+      if (Cin % 8 === 0) directWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, geom);
+      else
+        engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, [
+          x.ptr,
+          gy.ptr,
+          gw.ptr,
+          N * Ho * Wo,
+          ...geom,
+          0,
+        ]);
     }
     return [gx, gw];
   });
   return b ? addRowVector(out, b) : out;
+}
+
+/**
+ * The direct weight gradient sums this many partial sums over equal pixel ranges, in a fixed order, whatever the
+ * thread count (like WEIGHT_GRAD_CHUNKS below).
+ */
+const DIRECT_WEIGHT_GRAD_PARTS = 8;
+
+/**
+ * dw[kh, kw, Cin, Cout] = Σ_p patch(p)ᵀ dy[p] over the nPix output pixels, without packing: tiles of 8 input × 4
+ * output channels read the image and dy directly (a last partial tile of output channels, as in a 1-channel
+ * output convolution, discards its extra rows). Pixel ranges in parallel, then their sums in a fixed order.
+ * geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad].
+ */
+export function directWeightGrad(
+  engine: Engine,
+  x: number,
+  dy: number,
+  dw: number,
+  nPix: number,
+  geom: readonly number[],
+): void {
+  const [, , Cin, , , Cout, kh, kw] = geom;
+  const parts = DIRECT_WEIGHT_GRAD_PARTS;
+  const tiles = kh * kw * Math.ceil(Cin / 8) * Math.ceil(Cout / 4);
+  const bytes = parts * tiles * 128; // [part][tile][4][8] floats
+  const partials = engine.heap.alloc(bytes);
+  try {
+    engine.parallel('conv2dBackwardWeightDirect', parts, 1, [x, dy, partials, parts, nPix, ...geom]);
+    engine.parallel('conv2dBackwardWeightDirectFinish', tiles, 1, [
+      partials,
+      parts,
+      dw,
+      Cin,
+      Cout,
+      kh,
+      kw,
+      0,
+    ]);
+  } finally {
+    engine.heap.free(partials, bytes);
+  }
 }
 
 /** The Winograd kernels apply to 3×3 kernels with stride 1 and padding 1 ('same') and channels divisible by 8. */
