@@ -46,9 +46,28 @@ export function niceTicks(lo: number, hi: number, count = 6): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-    ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  // k·step, rounded to 12 digits, so that ticks print as 0.026 rather than 0.026000000000000002.
+  for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++)
+    ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
+}
+
+/**
+ * Tick values (not exponents) for a log axis spanning 10^lo … 10^hi: powers of ten, else 1-2-5 or 1…9 times
+ * them, whichever first gives three ticks; within less than about a decade, linear nice ticks.
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  for (const mults of [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+    const ticks: number[] = [];
+    for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
+      for (const m of mults) {
+        const v = m * 10 ** k;
+        if (Math.log10(v) >= lo && Math.log10(v) <= hi) ticks.push(v);
+      }
+    }
+    if (ticks.length >= 3) return ticks;
+  }
+  return niceTicks(10 ** lo, 10 ** hi).filter((v) => v > 0);
 }
 
 function formatTick(v: number): string {
@@ -110,15 +129,11 @@ export function lineChartSvg(series: readonly Series[], options: LineChartOption
     out.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#eee"/>`);
     out.push(`<text x="${x}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${formatTick(xt)}</text>`);
   }
-  const yTicks = logY
-    ? niceTicks(Math.floor(yMin), Math.ceil(yMax)).filter(
-        (v) => Number.isInteger(v) && v >= yMin && v <= yMax,
-      )
-    : niceTicks(yMin, yMax);
+  const yTicks = logY ? logTicks(yMin, yMax) : niceTicks(yMin, yMax);
   for (const yt of yTicks) {
-    const y = py(yt).toFixed(1);
+    const y = py(ty(yt)).toFixed(1);
     out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`);
-    const label = logY ? `1e${yt}` : formatTick(yt);
+    const label = formatTick(yt);
     out.push(
       `<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${label}</text>`,
     );
