@@ -6,25 +6,9 @@
  * [KW14] Kingma & Welling arXiv:1312.6114v11 (Fig. 4: learned MNIST manifold, "linearly spaced coordinates on
  * the unit square were transformed through the inverse CDF of the Gaussian")
  */
-import { normalCdf } from '../math/special.js';
+import { standardNormalQuantile } from '../bayes/distributions.js';
 import type { VaeModel } from './nets.js';
 import { decoderMeanImages } from './trainer.js';
-
-/**
- * Φ⁻¹(p), the standard normal quantile, by bisection on Φ to full double precision (about 60 halvings; used
- * for picture grids, never in a hot loop). Throws for p outside (0, 1).
- */
-export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new Error(`normalQuantile: p must be in (0, 1), got ${p}`);
-  let lo = -40;
-  let hi = 40;
-  for (let i = 0; i < 200 && hi - lo > 1e-15 * Math.max(1, Math.abs(lo)); i++) {
-    const mid = 0.5 * (lo + hi);
-    if (normalCdf(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
-}
 
 /**
  * The latents of a steps × steps picture of a 2-D latent space: z = (Φ⁻¹(u_col), Φ⁻¹(u_row)) with u linearly
@@ -34,7 +18,7 @@ export function normalQuantile(p: number): number {
 export function latentGrid2d(steps: number): Float32Array {
   if (!Number.isInteger(steps) || steps < 2)
     throw new Error(`latentGrid2d: steps must be an integer ≥ 2, got ${steps}`);
-  const q = Array.from({ length: steps }, (_, i) => normalQuantile((i + 0.5) / steps));
+  const q = Array.from({ length: steps }, (_, i) => standardNormalQuantile((i + 0.5) / steps));
   const z = new Float32Array(steps * steps * 2);
   for (let r = 0; r < steps; r++) {
     for (let c = 0; c < steps; c++) {
