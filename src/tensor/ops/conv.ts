@@ -48,16 +48,10 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
       winogradWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, [N, H, W, Cin, Cout]);
     } else if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
-      if (Cin % 8 === 0) directWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, geom);
+      const nPix = N * Ho * Wo;
+      if (Cin % 8 === 0) directWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, nPix, geom);
       else
-        engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, [
-          x.ptr,
-          gy.ptr,
-          gw.ptr,
-          N * Ho * Wo,
-          ...geom,
-          0,
-        ]);
+        engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, [x.ptr, gy.ptr, gw.ptr, nPix, ...geom, 0]);
     }
     return [gx, gw];
   });
@@ -91,16 +85,8 @@ export function directWeightGrad(
   const partials = engine.heap.alloc(bytes);
   try {
     engine.parallel('conv2dBackwardWeightDirect', parts, 1, [x, dy, partials, parts, nPix, ...geom]);
-    engine.parallel('conv2dBackwardWeightDirectFinish', tiles, 1, [
-      partials,
-      parts,
-      dw,
-      Cin,
-      Cout,
-      kh,
-      kw,
-      0,
-    ]);
+    const finish = [partials, parts, dw, Cin, Cout, kh, kw, 0]; // 0: overwrite dw, do not accumulate
+    engine.parallel('conv2dBackwardWeightDirectFinish', tiles, 1, finish);
   } finally {
     engine.heap.free(partials, bytes);
   }
