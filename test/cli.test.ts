@@ -146,6 +146,44 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     expect(elbo('sample', ...args, '--out', s2).code).toBe(0);
     expect(readFileSync(join(s1, 'samples.png')).equals(readFileSync(join(s2, 'samples.png')))).toBe(true);
     expect(readFileSync(join(s1, 'trajectory.png')).length).toBeGreaterThan(100);
+
+    // The scripts' contract: one JSON object with the bound, the classifier's scores and how they were made.
+    const e = tmp();
+    const ev = elbo(
+      'eval',
+      '--checkpoint',
+      join(a, 'checkpoint.safetensors'),
+      '--json',
+      '--samples',
+      '12',
+      '--steps',
+      '4',
+      '--nll-n',
+      '2',
+      '--nll-terms',
+      '5',
+      '--threads',
+      '2',
+      '--out',
+      e,
+    );
+    expect(ev.code, ev.stderr).toBe(0);
+    const r = JSON.parse(ev.stdout) as Record<string, unknown>;
+    expect(r.nll_bpd).toBeGreaterThan(0);
+    expect(r.nll_n).toBe(2);
+    expect(r.recognised).toBeGreaterThanOrEqual(0);
+    expect(r.recognised).toBeLessThanOrEqual(1);
+    expect(r.class_histogram as number[]).toHaveLength(10);
+    expect((r.class_histogram as number[]).reduce((s, v) => s + v, 0)).toBe(12);
+    expect(r.class_min_share).toBe(Math.min(...(r.class_histogram as number[])) / 12);
+    expect(Number.isFinite(r.fid_classifier)).toBe(true);
+    expect([r.steps, r.n]).toEqual([4, 12]);
+    expect(r.sampler).toBe('DDIM (4 steps, η = 0)');
+    expect(
+      readFileSync(r.samples_png as string)
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
   });
 });
 

@@ -3,7 +3,7 @@
  *   - the negative ELBO in bits per dimension on held-out data, the full chain (prior KL, every L_{t−1},
  *     discretized decoder L_0), with a plot of the per-timestep terms;
  *   - images: samples scored by elbo's shipped classifier (share recognised with confidence ≥ 0.9, class
- *     histogram, Fréchet distance of its penultimate features to the test set's);
+ *     histogram, Fréchet distance of its penultimate features to the test set's), the first 100 as a grid;
  *   - 2-D data: sliced Wasserstein distance and MMD of samples to fresh data, with the same distances between
  *     two fresh data sets as the noise floor.
  * A VAE checkpoint (meta.kind 'vae') goes to cli/commands/evalVae.ts: test ELBO and the IWAE bound L_k (--k, --n).
@@ -22,7 +22,8 @@ import { describeSampler } from '../../src/samplers/types.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
-import { writeChart } from '../png.js';
+import { writeFileAtomic } from '../io.js';
+import { imageGridPng, writeChart } from '../png.js';
 import { parseIntOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
@@ -186,6 +187,13 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
       progress.stop();
       Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, n: nSamples });
       if (isImage) {
+        // The first (up to) 100 of the scored samples, so that the figures can be looked at.
+        const [h, w, c] = config.dataShape;
+        const shown = Math.min(100, nSamples);
+        const grid = join(o.out, 'samples.png');
+        const pixels = Float32Array.from(x.subarray(0, shown * dims));
+        writeFileAtomic(grid, imageGridPng(pixels, shown, h, w, c, Math.ceil(Math.sqrt(shown)), 2, 2));
+        result.samples_png = grid;
         Object.assign(result, await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.classifier));
       } else if (isToy2dName(config.dataset)) {
         const fresh = (s: number) =>
