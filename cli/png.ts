@@ -113,3 +113,12 @@ export function writeChart(pathWithoutExtension: string, svg: string): [svgPath:
   writeFileAtomic(pngPath, svgToPng(svg));
   return [svgPath, pngPath];
 }
+
+/** Samples [count, h, w, c] in [−1, 1] as a square-ish grid PNG (⌈√count⌉ columns, 2-pixel frame, 2× enlarged). */
+export function sampleGridPng(
+  samples: ArrayLike<number>,
+  count: number,
+  [h, w, c]: readonly number[],
+): Buffer {
+  return imageGridPng(Float32Array.from(samples), count, h, w, c, Math.ceil(Math.sqrt(count)), 2, 2);
+}

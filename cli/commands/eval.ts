@@ -23,7 +23,7 @@ import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
 import { writeFileAtomic } from '../io.js';
-import { imageGridPng, writeChart } from '../png.js';
+import { sampleGridPng, writeChart } from '../png.js';
 import { parseIntOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
@@ -188,11 +188,9 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
       Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, n: nSamples });
       if (isImage) {
         // The first (up to) 100 of the scored samples, so that the figures can be looked at.
-        const [h, w, c] = config.dataShape;
         const shown = Math.min(100, nSamples);
         const grid = join(o.out, 'samples.png');
-        const pixels = Float32Array.from(x.subarray(0, shown * dims));
-        writeFileAtomic(grid, imageGridPng(pixels, shown, h, w, c, Math.ceil(Math.sqrt(shown)), 2, 2));
+        writeFileAtomic(grid, sampleGridPng(x.subarray(0, shown * dims), shown, config.dataShape));
         result.samples_png = grid;
         Object.assign(result, await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.classifier));
       } else if (isToy2dName(config.dataset)) {

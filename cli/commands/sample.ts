@@ -13,7 +13,7 @@ import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
 import { writeFileAtomic } from '../io.js';
 import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
-import { imageGridPng, writeChart } from '../png.js';
+import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import type { VaeTrainingState } from '../../src/vae/trainer.js';
@@ -161,7 +161,7 @@ export function drawAndWrite(
   if (config.dataShape.length === 3) {
     const [h, w, c] = config.dataShape;
     const grid = join(out, 'samples.png');
-    writeFileAtomic(grid, imageGridPng(Float32Array.from(all), n, h, w, c, Math.ceil(Math.sqrt(n)), 2, 2));
+    writeFileAtomic(grid, sampleGridPng(all, n, config.dataShape));
     files.push(grid);
     // Trajectory: rows = first 8 samples, columns = recorded timesteps from x_T to x_0.
     const rows = Math.min(8, n);

@@ -59,10 +59,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
 }
 
 /**
- * The direct weight gradient sums this many partial sums over equal pixel ranges, in a fixed order, whatever the
- * thread count (like WEIGHT_GRAD_CHUNKS below).
+ * Both weight-gradient algorithms (direct: over pixel ranges; Winograd: over tile ranges) sum this many partial
+ * sums in a fixed order, whatever the thread count (a multiple of 1, 2, 4, 8 threads): the gradient, and so
+ * training, does not depend on the threads.
  */
-const DIRECT_WEIGHT_GRAD_PARTS = 8;
+const WEIGHT_GRAD_PARTIAL_SUMS = 8;
 
 /**
  * dw[kh, kw, Cin, Cout] = Σ_p patch(p)ᵀ dy[p] over the nPix output pixels, without packing: tiles of 8 input × 4
@@ -79,7 +80,7 @@ export function directWeightGrad(
   geom: readonly number[],
 ): void {
   const [, , Cin, , , Cout, kh, kw] = geom;
-  const parts = DIRECT_WEIGHT_GRAD_PARTS;
+  const parts = WEIGHT_GRAD_PARTIAL_SUMS;
   const tiles = kh * kw * Math.ceil(Cin / 8) * Math.ceil(Cout / 4);
   const bytes = parts * tiles * 128; // [part][tile][4][8] floats
   const partials = engine.heap.alloc(bytes);
@@ -114,12 +115,6 @@ export function winogradTile(engine: Engine, H: number, W: number): 2 | 4 {
   return waste(4) < waste(2) ? 4 : 2;
 }
 
-/**
- * The Winograd weight gradient sums this many partial sums over equal tile ranges, in a fixed order, whatever the
- * thread count (a multiple of 1, 2, 4, 8 threads): the gradient, and so training, does not depend on the threads.
- */
-const WEIGHT_GRAD_CHUNKS = 8;
-
 /** [N, H, W, Cin, Cout] of a 'same' 3×3 convolution. */
 type SameConvShape = readonly [number, number, number, number, number];
 
@@ -153,7 +148,7 @@ function winogradConv(
 function winogradWeightGrad(engine: Engine, x: number, dy: number, dw: number, shape: SameConvShape): void {
   const [N, H, W, Cin, Cout] = shape;
   const m = winogradTile(engine, H, W);
-  const chunks = WEIGHT_GRAD_CHUNKS;
+  const chunks = WEIGHT_GRAD_PARTIAL_SUMS;
   const bytes = chunks * (m + 2) ** 2 * Cin * Cout * 4;
   const partials = engine.heap.alloc(bytes);
   try {
