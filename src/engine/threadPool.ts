@@ -43,6 +43,12 @@ const MAX_THREADS = 64;
 export const CONTROL_BYTES = PROGRESS_BYTE_OFFSET + 4 * MAX_THREADS;
 /** Waits re-check their condition this often even without a notify. */
 const WAKE_CHECK_MS = 20;
+/**
+ * Before sleeping, a waiting thread polls its condition for this long: the next kernel call of a training step
+ * usually comes within microseconds, and waking a sleeping thread costs tens of microseconds (more in virtual
+ * machines) — per call, hundreds of times a step. OpenMP runtimes spin before sleeping for the same reason.
+ */
+const SPIN_MS = 0.3;
 /** A parallel call that takes longer than this is reported as stalled (an error, not a hang). */
 const STALL_MS = 120_000;
 /** Kernel id that tells workers to exit their loop. */
@@ -69,6 +75,15 @@ export interface WorkerHandle {
 export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
 
 type Kernel = (...args: number[]) => unknown;
+
+/** Polls until control[index] ≠ value or SPIN_MS have passed; returns whether it changed. */
+function spinWhileEqual(control: Int32Array, index: number, value: number): boolean {
+  const t0 = performance.now();
+  for (;;) {
+    for (let i = 0; i < 256; i++) if (Atomics.load(control, index) !== value) return true;
+    if (performance.now() - t0 > SPIN_MS) return false;
+  }
+}
 
 /**
  * How a call over [0, total) is cut for `threads` threads: `chunks` chunks of `size` elements (a multiple of
@@ -149,6 +164,7 @@ export function runWorker(init: WorkerInit, exports: Record<string, unknown>): v
   for (;;) {
     // Sleep until the generation moves on. The timeout makes a lost wake-up cost 20 ms instead of a hang
     // (observed twice in long training runs: every thread asleep in futex_wait, the cause not yet found).
+    spinWhileEqual(control, GENERATION, seen);
     while (Atomics.load(control, GENERATION) === seen) {
       const r = Atomics.wait(control, GENERATION, seen, WAKE_CHECK_MS);
       if (r === 'timed-out' && Atomics.load(control, GENERATION) !== seen)
@@ -273,6 +289,7 @@ export class ThreadPool {
     const t0 = Date.now();
     for (;;) {
       const done = Atomics.load(c, DONE);
+      if (done !== chunks && spinWhileEqual(c, DONE, done)) continue;
       if (done === chunks) break;
       const r = Atomics.wait(c, DONE, done, WAKE_CHECK_MS);
       if (r === 'timed-out' && Atomics.load(c, DONE) !== done) Atomics.add(c, LOST_WAKEUPS, 1);

@@ -67,16 +67,29 @@ describe.each([
     // Forward: src = x (Cin channels), weights as they are.
     const u = transformed(s.Cin, s.Cout, false);
     const py = engine.heap.alloc(ny * 4);
-    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, m, 0]);
+    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, m, 0, 0]);
     const y = convReference(x, w, s);
     expect(relativeL2(download(engine, py, ny), y)).toBeLessThan(tol);
 
-    // accumulate = 1 adds to what is there.
-    engine.parallel('winogradConv', tiles, 4, [px, u, py, s.N, s.H, s.W, s.Cin, s.Cout, m, 1]);
+    // accumulate = 1 adds to what is there; a bias is added to every pixel as the output is written.
+    const b = Float64Array.from(rng.fillNormal(new Float32Array(s.Cout)));
+    engine.parallel('winogradConv', tiles, 4, [
+      px,
+      u,
+      py,
+      s.N,
+      s.H,
+      s.W,
+      s.Cin,
+      s.Cout,
+      m,
+      1,
+      upload(engine, b),
+    ]);
     expect(
       relativeL2(
         download(engine, py, ny),
-        y.map((v) => 2 * v),
+        y.map((v, i) => 2 * v + b[i % s.Cout]),
       ),
     ).toBeLessThan(tol);
 
@@ -84,7 +97,7 @@ describe.each([
     // Input gradient: the same convolution of dy with the flipped, channel-transposed filter.
     const uFlip = transformed(s.Cout, s.Cin, true);
     const pdx = engine.heap.alloc(nx * 4);
-    engine.parallel('winogradConv', tiles, 4, [pdy, uFlip, pdx, s.N, s.H, s.W, s.Cout, s.Cin, m, 0]);
+    engine.parallel('winogradConv', tiles, 4, [pdy, uFlip, pdx, s.N, s.H, s.W, s.Cout, s.Cin, m, 0, 0]);
     expect(relativeL2(download(engine, pdx, nx), dx)).toBeLessThan(tol);
 
     // Weight gradient: partial sums over `chunks` tile ranges, then summed and transformed.
@@ -135,30 +148,43 @@ describe('the Winograd tile choice', () => {
 });
 
 describe('conv2d on 1 and 2 threads', () => {
+  // 32 images of 12×12: 4608 output rows at stride 1, so the bias gradient takes the row-range column sums.
   it.each([
-    { k: 3, stride: 1, padding: 1, kernels: 'Winograd' },
-    { k: 3, stride: 2, padding: 1, kernels: 'implicit GEMM, direct weight gradient' },
-    { k: 1, stride: 1, padding: 0, kernels: 'implicit GEMM, direct weight gradient' },
+    { k: 3, stride: 1, padding: 1, cin: 16, kernels: 'Winograd' },
+    { k: 3, stride: 2, padding: 1, cin: 16, kernels: 'implicit GEMM, direct weight gradient' },
+    { k: 1, stride: 1, padding: 0, cin: 16, kernels: 'implicit GEMM, direct weight gradient' },
+    {
+      k: 3,
+      stride: 1,
+      padding: 1,
+      cin: 1,
+      kernels: 'implicit GEMM, direct weight gradient (1 input channel)',
+    },
   ])(
-    'gives bit-identical outputs and gradients (weight gradients sum a fixed number of partial sums): %o',
-    async ({ k, stride, padding }) => {
+    'gives bit-identical outputs and gradients (weight and bias gradients sum a fixed number of partial sums): %o',
+    async ({ k, stride, padding, cin }) => {
       const results: Float32Array[][] = [];
       for (const threads of [1, 2]) {
         const engine = await createNodeEngine({ threads });
         try {
           const ctx = new Context(engine);
           const rng = Rng.fromSeed(3);
-          const x = ctx.fromArray(rng.fillNormal(new Float32Array(4 * 12 * 12 * 16)), [4, 12, 12, 16], true);
-          const w = ctx.fromArray(rng.fillNormal(new Float32Array(k * k * 16 * 24)), [k, k, 16, 24], true);
-          const y = conv2d(x, w, null, { stride, padding });
+          const x = ctx.fromArray(
+            rng.fillNormal(new Float32Array(32 * 12 * 12 * cin)),
+            [32, 12, 12, cin],
+            true,
+          );
+          const w = ctx.fromArray(rng.fillNormal(new Float32Array(k * k * cin * 24)), [k, k, cin, 24], true);
+          const b = ctx.fromArray(rng.fillNormal(new Float32Array(24)), [24], true);
+          const y = conv2d(x, w, b, { stride, padding });
           const dy = ctx.fromArray(rng.fillNormal(new Float32Array(y.size)), y.shape);
           ctx.backward(sum(mul(y, dy)));
-          results.push([y, x.grad!, w.grad!].map((t) => t.toFloat32Array()));
+          results.push([y, x.grad!, w.grad!, b.grad!].map((t) => t.toFloat32Array()));
         } finally {
           engine.dispose();
         }
       }
-      for (let i = 0; i < 3; i++) expect(results[1][i]).toEqual(results[0][i]);
+      for (let i = 0; i < 4; i++) expect(results[1][i]).toEqual(results[0][i]);
     },
   );
 });

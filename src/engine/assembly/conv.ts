@@ -1,6 +1,6 @@
-// 2-D convolution on NHWC tensors as implicit GEMM: the patch matrix (im2col) is never materialised;
-// its MR-row micro-panels are packed straight from the image, block by block, and fed to the same
-// register-blocked micro-kernel as gemm (gemm.ts). Weights are stored [kh][kw][Cin][Cout], i.e. as the
+// 2-D convolution on NHWC tensors as implicit GEMM: the patch matrix (im2col) is never materialised; the
+// micro-kernels read rows of the image through tables of row pointers (forward, input gradient) or read the
+// image and dy directly (weight gradient), with the register blocking of gemm (gemm.ts). Weights are stored [kh][kw][Cin][Cout], i.e. as the
 // K×Cout matrix of the GEMM with k = (ky·kw + kx)·Cin + ci.
 //
 //   forward          out[p, co]  = Σ_k patch(p)[k] · W[k, co]                 M = N·Ho·Wo, K = kh·kw·Cin
@@ -9,7 +9,7 @@
 //
 // where the input gradient gathers, for input pixel q = (n, iy, ix) and tap (ky, kx), the output pixel
 // (oy, ox) = ((iy + pad − ky)/stride, (ix + pad − kx)/stride) when both divisions are exact and in range.
-import { KC, MC, MR, NR, multiplyPacked, packB, packedBFloats } from './gemm';
+import { MR, NR, packB } from './gemm';
 import { fma } from './simd';
 
 // Row pointer of the source for a pixel whose coordinates were decoded once (n, by, bx) and tap (ky, kx),
@@ -60,21 +60,26 @@ function decodeBx(gatherMode: i32, pix: i32, pixW: i32, stride: i32, pad: i32): 
 // algorithm (Dukhan 2019, arXiv:1907.02129v1): no patch matrix is packed at all. For each block of MR result
 // pixels, a table of MR·taps row pointers (into the source image, or into a zero row for padding) is built
 // once; the micro-kernel then walks, tap by tap, MR contiguous channel runs, broadcasting each value
-// against the packed weight panel. Parallel dimension: result pixels (grain MR).
+// against the packed weight panel. The accumulators start from the bias (bias = 0: none), so that adding it
+// costs no pass over the output. Parallel dimension: result pixels (grain MR).
 function convIndirectDriver(
   gatherMode: i32, m0: i32, m1: i32, nCols: i32,
   src: usize, srcH: i32, srcW: i32, pixH: i32, pixW: i32, channels: i32, kh: i32, kw: i32, stride: i32, pad: i32,
-  w: usize, wCin: i32, wCout: i32, out: usize, accumulate: bool, scratch: usize,
+  w: usize, wCin: i32, wCout: i32, out: usize, accumulate: bool, bias: usize, scratch: usize,
 ): void {
   const taps = kh * kw;
   const kTotal = taps * channels;
   const nPanels = (nCols + NR - 1) / NR;
-  // Scratch: packed weights [panel][kTotal][NR] | zero row [channels] | pointer table [taps][MR] | tile.
+  // Scratch: packed weights [panel][kTotal][NR] | zero row [channels] | pointer table [taps][MR] | tile |
+  // bias zero-padded to whole panels.
   const packedB = scratch;
   const zeroRow = packedB + <usize>(nPanels * kTotal * NR) * 4;
   const table = zeroRow + <usize>((channels + 3) & ~3) * 4;
   const tile = table + <usize>(taps * MR) * 4;
+  const biasPadded = tile + <usize>(MR * NR) * 4;
   memory.fill(zeroRow, 0, <usize>channels * 4);
+  memory.fill(biasPadded, 0, <usize>(nPanels * NR) * 4);
+  if (bias != 0) memory.copy(biasPadded, bias, <usize>nCols * 4);
   if (gatherMode == 0) {
     packB(w, wCout, false, 0, kTotal, nCols, packedB, kTotal * NR, 0);
   } else {
@@ -101,10 +106,10 @@ function convIndirectDriver(
       const j0 = p * NR;
       const w8 = min(NR, nCols - j0);
       let b = packedB + <usize>(p * kTotal * NR) * 4;
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let c00 = v128.load(biasPadded + (<usize>j0 << 2)), c01 = v128.load(biasPadded + (<usize>j0 << 2), 16);
+      let c10 = c00, c11 = c01;
+      let c20 = c00, c21 = c01;
+      let c30 = c00, c31 = c01;
       for (let tap = 0; tap < taps; tap++) {
         const t = table + (<usize>(tap * MR) << 2);
         let a0 = <usize>load<u32>(t), a1 = <usize>load<u32>(t, 4);
@@ -179,15 +184,15 @@ function storeTile(
 }
 
 /**
- * out[N,Ho,Wo,Cout] (+)= conv2d(x[N,H,W,Cin], w[kh,kw,Cin,Cout]) with the given stride and zero padding.
- * Parallel dimension: output pixels n·Ho·Wo + oy·Wo + ox (grain MR).
+ * out[N,Ho,Wo,Cout] (+)= conv2d(x[N,H,W,Cin], w[kh,kw,Cin,Cout]) + bias[Cout] with the given stride and zero
+ * padding (bias = 0: none). Parallel dimension: output pixels n·Ho·Wo + oy·Wo + ox (grain MR).
  */
 export function conv2dForward(
   p0: i32, p1: i32, x: usize, w: usize, out: usize,
   H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
-  accumulate: bool, scratch: usize,
+  accumulate: bool, bias: usize, scratch: usize,
 ): void {
-  convIndirectDriver(0, p0, p1, Cout, x, H, W, Ho, Wo, Cin, kh, kw, stride, pad, w, Cin, Cout, out, accumulate, scratch);
+  convIndirectDriver(0, p0, p1, Cout, x, H, W, Ho, Wo, Cin, kh, kw, stride, pad, w, Cin, Cout, out, accumulate, bias, scratch);
 }
 
 /**
@@ -199,75 +204,7 @@ export function conv2dBackwardInput(
   H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
   accumulate: bool, scratch: usize,
 ): void {
-  convIndirectDriver(1, q0, q1, Cin, dy, Ho, Wo, H, W, Cout, kh, kw, stride, pad, w, Cin, Cout, dx, accumulate, scratch);
-}
-
-/**
- * dW[kh,kw,Cin,Cout] (+)= the gradient of conv2dForward with respect to w: Σ_p patch(p)ᵀ dy[p].
- * Parallel dimension: rows k = (ky·kw + kx)·Cin + ci of dW (grain MR), so threads never share output.
- * nPix = N·Ho·Wo.
- */
-export function conv2dBackwardWeight(
-  k0: i32, k1: i32, x: usize, dy: usize, dw: usize, nPix: i32,
-  H: i32, W: i32, Cin: i32, Ho: i32, Wo: i32, Cout: i32, kh: i32, kw: i32, stride: i32, pad: i32,
-  accumulate: bool, scratch: usize,
-): void {
-  const packedB = scratch;
-  const packedA = packedB + <usize>packedBFloats(KC, Cout) * 4;
-  const tile = packedA + <usize>(MC * KC) * 4;
-  // Decoded pixel coordinates of the current reduction block: n, oy·s − pad, ox·s − pad (i32 each).
-  const coords = tile + <usize>(MR * NR) * 4;
-  const zero = f32x4.splat(0);
-  for (let p0 = 0; p0 < nPix; p0 += KC) {
-    const pc = min(KC, nPix - p0);
-    const acc = accumulate || p0 > 0;
-    packB(dy, Cout, false, p0, pc, Cout, packedB, pc * NR, 0);
-    for (let p = 0; p < pc; p++) {
-      const c = coords + (<usize>p * 12);
-      store<i32>(c, decodeN(p0 + p, nPix, Ho, Wo));
-      store<i32>(c, decodeBy(0, p0 + p, Ho, Wo, stride, pad), 4);
-      store<i32>(c, decodeBx(0, p0 + p, Wo, stride, pad), 8);
-    }
-    for (let ib = k0; ib < k1; ib += MC) {
-      const ie = min(k1, ib + MC);
-      let ap = packedA;
-      for (let i = ib; i < ie; i += MR) {
-        // Micro-panel [pc][MR]: rows i..i+3 of patchᵀ, i.e. channels ci..ci+3 of one tap when Cin % 4 == 0.
-        const h = min(MR, ie - i);
-        let d = ap;
-        if ((Cin & 3) == 0 && h == MR) {
-          const tap = i / Cin;
-          const ci = <usize>(i % Cin) << 2;
-          const ky = tap / kw;
-          const kx = tap % kw;
-          let c = coords;
-          for (let p = 0; p < pc; p++) {
-            const r = tapRow(0, load<i32>(c), load<i32>(c, 4), load<i32>(c, 8), ky, kx, x, H, W, Cin, stride);
-            v128.store(d, r ? v128.load(r + ci) : zero);
-            d += 16;
-            c += 12;
-          }
-        } else {
-          for (let p = 0; p < pc; p++) {
-            const c = coords + (<usize>p * 12);
-            for (let r = 0; r < MR; r++) {
-              let v: f32 = 0;
-              if (r < h) {
-                const kk = i + r;
-                const tap = kk / Cin;
-                const row = tapRow(0, load<i32>(c), load<i32>(c, 4), load<i32>(c, 8), tap / kw, tap % kw, x, H, W, Cin, stride);
-                if (row) v = load<f32>(row + (<usize>(kk % Cin) << 2));
-              }
-              store<f32>(d + (<usize>r << 2), v);
-            }
-            d += 16;
-          }
-        }
-        ap += <usize>pc * MR * 4;
-      }
-      multiplyPacked(packedA, ib, ie, packedB, pc * NR, pc, Cout, dw, Cout, acc, tile);
-    }
-  }
+  convIndirectDriver(1, q0, q1, Cin, dy, Ho, Wo, H, W, Cout, kh, kw, stride, pad, w, Cin, Cout, dx, accumulate, 0, scratch);
 }
 
 /**

@@ -239,6 +239,55 @@ export function sumColumns(
 }
 
 /**
+ * Column sums of a tall [rows, cols] matrix in `parts` fixed row ranges: partials[p][c] = Σ_{r in range p} x[r, c]
+ * (float64 [parts][cols]). Parallel dimension: parts (grain 1); sumColumnsFinish adds the parts in a fixed order,
+ * so the sums do not depend on the number of threads.
+ */
+export function sumColumnsPartial(
+  p0: i32,
+  p1: i32,
+  x: usize,
+  partials: usize,
+  parts: i32,
+  rows: i32,
+  cols: i32,
+  scratch: usize,
+): void {
+  const per = (rows + parts - 1) / parts;
+  for (let p = p0; p < p1; p++) {
+    const r0 = min(rows, p * per);
+    const r1 = min(rows, r0 + per);
+    const dst = partials + ((<usize>p * <usize>cols) << 3);
+    for (let c0 = 0; c0 < cols; c0 += COL_BLOCK) {
+      const w = min(COL_BLOCK, cols - c0);
+      columnSumsF64(x + ((<usize>r0 * <usize>cols + <usize>c0) << 2), cols, r1 - r0, w, dst + ((<usize>c0) << 3));
+    }
+  }
+}
+
+/**
+ * out[c] (+)= Σ_p partials[p][c] (p = 0, 1, … in order) rounded once to float32; accumulate = 1 adds to out.
+ * Parallel over columns.
+ */
+export function sumColumnsFinish(
+  start: i32,
+  end: i32,
+  partials: usize,
+  parts: i32,
+  out: usize,
+  cols: i32,
+  accumulate: i32,
+  scratch: usize,
+): void {
+  for (let c = start; c < end; c++) {
+    let s: f64 = 0;
+    for (let p = 0; p < parts; p++) s += load<f64>(partials + ((<usize>p * <usize>cols + <usize>c) << 3));
+    const o = out + ((<usize>c) << 2);
+    store<f32>(o, accumulate !== 0 ? <f32>(<f64>load<f32>(o) + s) : <f32>s);
+  }
+}
+
+/**
  * out[g, c] = Σ_{r = g·rowsPerGroup}^{(g+1)·rowsPerGroup − 1} x[r, c] (per-image sums of an NHWC batch with
  * rowsPerGroup = H·W), accumulated in float64. Parallel over groups g. scratch: 16 KiB.
  */

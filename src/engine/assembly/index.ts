@@ -1,6 +1,6 @@
 // The kernel module: every export here is callable from TypeScript on pointers into the shared memory.
 export { gemm, gemmBatched } from './gemm';
-export { conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardWeightDirect, conv2dBackwardWeightDirectFinish, conv2dForward } from './conv';
+export { conv2dBackwardInput, conv2dBackwardWeightDirect, conv2dBackwardWeightDirectFinish, conv2dForward } from './conv';
 export {
   add,
   addGroupRowVector,
@@ -18,6 +18,8 @@ export {
   squaredErrorSum,
   sub,
   sumColumns,
+  sumColumnsFinish,
+  sumColumnsPartial,
   sumGroupRows,
 } from './elementwise';
 export { groupNormBackward, groupNormForward } from './groupnorm';

@@ -310,12 +310,12 @@ function gradientTransform(
 }
 
 /**
- * Y = Aᵀ M A for `count` tiles from t0 (only tiles < T and pixels inside the image are written), from
- * mb[tile][ξ][C] into out (NHWC, C channels), adding to it when accumulate.
+ * Y = Aᵀ M A + bias for `count` tiles from t0 (only tiles < T and pixels inside the image are written), from
+ * mb[tile][ξ][C] into out (NHWC, C channels), adding to it when accumulate; bias = 0: none.
  */
 function outputTransform(
   m: i32, mb: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
-  out: usize, accumulate: bool, tmp: usize,
+  out: usize, accumulate: bool, bias: usize, tmp: usize,
 ): void {
   const alpha = m + 2;
   const rowBytes = <usize>C << 2;
@@ -333,11 +333,14 @@ function outputTransform(
     const cols = min(m, W - x0);
     const tile = mb + <usize>tt * <usize>(alpha * alpha) * rowBytes;
     for (let c: usize = 0; c < rowBytes; c += 16) {
+      const b = bias != 0 ? v128.load(bias + c) : f32x4.splat(0);
       for (let j = 0; j < alpha; j++) transformAt(m, tile + <usize>j * rowBytes + c, xiRow, e + (<usize>j << 4), eRow);
       for (let r = 0; r < rows; r++) transformAt(m, e + <usize>r * eRow, 16, y + (<usize>(r * m) << 4), 16);
       for (let r = 0; r < rows; r++) {
         const p = out + ((<usize>(n * H + y0 + r) * W + x0) * C) * 4 + c;
-        for (let q = 0; q < cols; q++) storeOut(p + <usize>q * rowBytes, v128.load(y + (<usize>(r * m + q) << 4)), accumulate);
+        for (let q = 0; q < cols; q++) {
+          storeOut(p + <usize>q * rowBytes, f32x4.add(v128.load(y + (<usize>(r * m + q) << 4)), b), accumulate);
+        }
       }
     }
   }
@@ -367,12 +370,12 @@ function headerBytes(channels: i32): usize {
 
 /**
  * out[N,H,W,Nc] (+)= the 3×3, stride-1, padding-1 convolution of src[N,H,W,K] whose transformed weights
- * `up` came from winogradWeightTransform (same m; K, Nc as there). Needs K % 4 == 0 and Nc % NR == 0.
- * Parallel dimension: tiles (grain ROWS).
+ * `up` came from winogradWeightTransform (same m; K, Nc as there), plus bias[Nc] (bias = 0: none). Needs
+ * K % 4 == 0 and Nc % NR == 0. Parallel dimension: tiles (grain ROWS).
  */
 export function winogradConv(
   t0: i32, t1: i32, src: usize, up: usize, out: usize,
-  N: i32, H: i32, W: i32, K: i32, Nc: i32, m: i32, accumulate: bool, scratch: usize,
+  N: i32, H: i32, W: i32, K: i32, Nc: i32, m: i32, accumulate: bool, bias: usize, scratch: usize,
 ): void {
   const alpha = m + 2;
   const xis = alpha * alpha;
@@ -404,7 +407,7 @@ export function winogradConv(
         }
       }
     }
-    outputTransform(m, mb, b0, count, T, TH, TW, H, W, Nc, out, accumulate, tmp);
+    outputTransform(m, mb, b0, count, T, TH, TW, H, W, Nc, out, accumulate, bias, tmp);
   }
 }
 

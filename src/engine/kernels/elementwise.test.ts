@@ -127,7 +127,7 @@ describe('row and column kernels (2 threads)', () => {
     expect(download(out, rows * cols)).toEqual(want);
   });
 
-  it('sumColumns (overwrite and accumulate) is the float64 sum rounded once', () => {
+  it('sumColumns and its row-range form (overwrite and accumulate) are the float64 sum rounded once', () => {
     // Float64 accumulation: |error| ≤ 2^-24·|sum| (the final rounding) + 1e-12·Σ|x|. A float32 running sum
     // over 301 rows would miss this by orders of magnitude (≈ 1e-7·Σ|x|).
     for (const [rows, cols] of [
@@ -137,8 +137,13 @@ describe('row and column kernels (2 threads)', () => {
       const x = randn(7, rows * cols);
       const prev = randn(8, cols);
       for (const accumulate of [0, 1]) {
+        // In one pass, and in 3 row ranges whose float64 partial sums are then added (as for tall matrices).
         const out = upload(prev);
         engine.parallel('sumColumns', cols, 1, [upload(x), out, rows, cols, accumulate]);
+        const outParts = upload(prev);
+        const partials = engine.heap.alloc(3 * cols * 8);
+        engine.parallel('sumColumnsPartial', 3, 1, [upload(x), partials, 3, rows, cols]);
+        engine.parallel('sumColumnsFinish', cols, 1, [partials, 3, outParts, cols, accumulate]);
         const want = new Float64Array(cols);
         const abs = new Float64Array(cols);
         for (let c = 0; c < cols; c++) {
@@ -149,11 +154,12 @@ describe('row and column kernels (2 threads)', () => {
             abs[c] += Math.abs(x[r * cols + c]);
           }
         }
-        const got = download(out, cols);
-        for (let c = 0; c < cols; c++) {
-          expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(
-            2 ** -24 * Math.abs(want[c]) + 1e-12 * abs[c],
-          );
+        for (const got of [download(out, cols), download(outParts, cols)]) {
+          for (let c = 0; c < cols; c++) {
+            expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(
+              2 ** -24 * Math.abs(want[c]) + 1e-12 * abs[c],
+            );
+          }
         }
       }
     }

@@ -4,8 +4,8 @@
  */
 import type { Engine } from '../../engine/engine.js';
 import type { Tensor } from '../tensor.js';
-import { MR } from './constants.js';
-import { addRowVector, assertShape } from './elementwise.js';
+import { MR, PARTIAL_SUMS } from './constants.js';
+import { assertShape, sumColumns } from './elementwise.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -14,8 +14,9 @@ export interface Conv2dOptions {
 
 /**
  * y[N, Ho, Wo, Cout] = conv2d(x[N, H, W, Cin], w[kh, kw, Cin, Cout]) + b[Cout], zero padding,
- * Ho = ⌊(H + 2·pad − kh)/stride⌋ + 1. Backward: input and weight gradients by their own implicit-GEMM
- * kernels (or Winograd's, see winogradEligible), the bias gradient by a column sum.
+ * Ho = ⌊(H + 2·pad − kh)/stride⌋ + 1; the kernels add the bias as they write y. Backward: input and weight
+ * gradients by their own implicit-GEMM kernels (or Winograd's, see winogradEligible), the bias gradient by
+ * a column sum.
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOptions = {}): Tensor {
   assertShape(x, 4, 'conv2d input (NHWC)');
@@ -25,6 +26,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
   const [N, H, W, Cin] = x.shape;
   const [kh, kw, wCin, Cout] = w.shape;
   if (wCin !== Cin) throw new Error(`conv2d: input has ${Cin} channels, weight expects ${wCin}`);
+  if (b && b.size !== Cout) throw new Error(`conv2d: bias of ${b.size} for ${Cout} output channels`);
   const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
   const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new Error(`conv2d: output would be empty for input ${H}×${W}`);
@@ -33,42 +35,30 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
   const geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad];
   const winograd = engine.winograd && winogradEligible(kh, kw, stride, pad, Cin, Cout);
   const y = ctx.empty([N, Ho, Wo, Cout]);
-  if (winograd) winogradConv(engine, x.ptr, w.ptr, y.ptr, [N, H, W, Cin, Cout], false);
-  else engine.parallel('conv2dForward', N * Ho * Wo, MR, [x.ptr, w.ptr, y.ptr, ...geom, 0]);
-  const out = ctx.record(y, [x, w], (gy) => {
+  const bias = b ? b.ptr : 0;
+  if (winograd) winogradConv(engine, x.ptr, w.ptr, bias, y.ptr, [N, H, W, Cin, Cout], false);
+  else engine.parallel('conv2dForward', N * Ho * Wo, MR, [x.ptr, w.ptr, y.ptr, ...geom, 0, bias]);
+  return ctx.record(y, b ? [x, w, b] : [x, w], (gy) => {
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (x.requiresGrad) {
       gx = ctx.empty(x.shape);
-      if (winograd) winogradConv(engine, gy.ptr, w.ptr, gx.ptr, [N, H, W, Cin, Cout], true);
+      if (winograd) winogradConv(engine, gy.ptr, w.ptr, 0, gx.ptr, [N, H, W, Cin, Cout], true);
       else engine.parallel('conv2dBackwardInput', N * H * W, MR, [gy.ptr, w.ptr, gx.ptr, ...geom, 0]);
     }
-    if (w.requiresGrad && winograd) {
+    if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
-      winogradWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, [N, H, W, Cin, Cout]);
-    } else if (w.requiresGrad) {
-      gw = ctx.empty(w.shape);
-      const nPix = N * Ho * Wo;
-      if (Cin % 8 === 0) directWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, nPix, geom);
-      else
-        engine.parallel('conv2dBackwardWeight', kh * kw * Cin, MR, [x.ptr, gy.ptr, gw.ptr, nPix, ...geom, 0]);
+      if (winograd) winogradWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, [N, H, W, Cin, Cout]);
+      else directWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, geom);
     }
-    return [gx, gw];
+    return b ? [gx, gw, b.requiresGrad ? sumColumns(gy, b.shape) : null] : [gx, gw];
   });
-  return b ? addRowVector(out, b) : out;
 }
 
 /**
- * Both weight-gradient algorithms (direct: over pixel ranges; Winograd: over tile ranges) sum this many partial
- * sums in a fixed order, whatever the thread count (a multiple of 1, 2, 4, 8 threads): the gradient, and so
- * training, does not depend on the threads.
- */
-const WEIGHT_GRAD_PARTIAL_SUMS = 8;
-
-/**
  * dw[kh, kw, Cin, Cout] = Σ_p patch(p)ᵀ dy[p] over the nPix output pixels, without packing: tiles of 8 input × 4
- * output channels read the image and dy directly (a last partial tile of output channels, as in a 1-channel
- * output convolution, discards its extra rows). Pixel ranges in parallel, then their sums in a fixed order.
+ * output channels read the image and dy directly (partial tiles at the end of the channels, as in a 1-channel
+ * input or output convolution, discard the lanes and rows they read past them). Pixel ranges in parallel, then their sums in a fixed order.
  * geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad].
  */
 export function directWeightGrad(
@@ -80,7 +70,7 @@ export function directWeightGrad(
   geom: readonly number[],
 ): void {
   const [, , Cin, , , Cout, kh, kw] = geom;
-  const parts = WEIGHT_GRAD_PARTIAL_SUMS;
+  const parts = PARTIAL_SUMS;
   const tiles = kh * kw * Math.ceil(Cin / 8) * Math.ceil(Cout / 4);
   const bytes = parts * tiles * 128; // [part][tile][4][8] floats
   const partials = engine.heap.alloc(bytes);
@@ -119,13 +109,15 @@ export function winogradTile(engine: Engine, H: number, W: number): 2 | 4 {
 type SameConvShape = readonly [number, number, number, number, number];
 
 /**
- * out = conv(src, w) (flip = false; src has Cin channels) or its input gradient, the convolution of
- * src = dy with w flipped in space and transposed in channels (flip = true; src has Cout channels).
+ * out = conv(src, w) + bias (flip = false; src has Cin channels; bias = 0: none) or its input gradient, the
+ * convolution of src = dy with w flipped in space and transposed in channels (flip = true; src has Cout
+ * channels; bias = 0).
  */
 function winogradConv(
   engine: Engine,
   src: number,
   w: number,
+  bias: number,
   out: number,
   shape: SameConvShape,
   flip: boolean,
@@ -138,7 +130,7 @@ function winogradConv(
   try {
     engine.parallel('winogradWeightTransform', K, 4, [w, u, Cin, Cout, flip ? 1 : 0, m]);
     const tiles = N * Math.ceil(H / m) * Math.ceil(W / m);
-    engine.parallel('winogradConv', tiles, MR, [src, u, out, N, H, W, K, Nc, m, 0]);
+    engine.parallel('winogradConv', tiles, MR, [src, u, out, N, H, W, K, Nc, m, 0, bias]);
   } finally {
     engine.heap.free(u, bytes);
   }
@@ -148,7 +140,7 @@ function winogradConv(
 function winogradWeightGrad(engine: Engine, x: number, dy: number, dw: number, shape: SameConvShape): void {
   const [N, H, W, Cin, Cout] = shape;
   const m = winogradTile(engine, H, W);
-  const chunks = WEIGHT_GRAD_PARTIAL_SUMS;
+  const chunks = PARTIAL_SUMS;
   const bytes = chunks * (m + 2) ** 2 * Cin * Cout * 4;
   const partials = engine.heap.alloc(bytes);
   try {

@@ -1,6 +1,6 @@
 /** Elementwise arithmetic, broadcasting of row vectors, reductions, activations and the MSE loss. */
 import type { Tensor } from '../tensor.js';
-import { ELEMENT_GRAIN } from './constants.js';
+import { ELEMENT_GRAIN, PARTIAL_SUMS } from './constants.js';
 
 export function assertShape(t: Tensor, rank: number, what: string): void {
   if (t.shape.length !== rank)
@@ -99,13 +99,39 @@ export function addPerImage(x: Tensor, v: Tensor): Tensor {
   });
 }
 
-/** Σ over all but the last dimension: out[c] = Σ_r x[r, c] (no gradient recorded). */
+/**
+ * Rows from which a column sum is split into PARTIAL_SUMS row ranges summed on all threads (below it, one
+ * thread reads the whole matrix faster than the others can be woken).
+ */
+const PARALLEL_COLUMN_SUM_ROWS = 4096;
+
+/**
+ * Σ over all but the last dimension: out[c] = Σ_r x[r, c] in float64, rounded once (no gradient recorded).
+ * Tall matrices (bias gradients of convolutions: one row per pixel) are summed in PARTIAL_SUMS fixed row
+ * ranges added up in order, so the result depends on the shape only, not on the threads.
+ */
 export function sumColumns(x: Tensor, shape?: readonly number[]): Tensor {
   const [rows, cols] = rowsCols(x);
+  const engine = x.ctx.engine;
   const out = x.ctx.empty(shape ?? [cols]);
-  // Split by columns only for large inputs: every thread reads all rows, which pays only when there are many.
-  const grain = rows * cols >= 1 << 22 ? 4 : cols;
-  x.ctx.engine.parallel('sumColumns', cols, grain, [x.ptr, out.ptr, rows, cols, 0]);
+  if (rows < PARALLEL_COLUMN_SUM_ROWS) {
+    engine.parallel('sumColumns', cols, cols, [x.ptr, out.ptr, rows, cols, 0]);
+    return out;
+  }
+  const bytes = PARTIAL_SUMS * cols * 8;
+  const partials = engine.heap.alloc(bytes);
+  try {
+    engine.parallel('sumColumnsPartial', PARTIAL_SUMS, 1, [x.ptr, partials, PARTIAL_SUMS, rows, cols]);
+    engine.parallel('sumColumnsFinish', cols, Math.max(cols / 2, 64), [
+      partials,
+      PARTIAL_SUMS,
+      out.ptr,
+      cols,
+      0,
+    ]);
+  } finally {
+    engine.heap.free(partials, bytes);
+  }
   return out;
 }
 
