@@ -55,8 +55,10 @@ describe.each([
 
     // float32 products summed over ≤ 324 terms: relative L2 error ~1e-7, allow 2e-6.
     expect(relativeL2(download(engine, py, ny), convReference(x, w, s))).toBeLessThan(2e-6);
-    // The weight gradient against its float64 definition Σ_p patch(p)ᵀ dy[p].
-    expect(relativeL2(download(engine, pdw, nw), convGradReference(x, w, dy, s).dw)).toBeLessThan(2e-6);
+    // Both gradients, at every coordinate, against the float64 adjoint of the convolution.
+    const grads = convGradReference(x, w, dy, s);
+    expect(relativeL2(download(engine, pdx, nx), grads.dx)).toBeLessThan(2e-6);
+    expect(relativeL2(download(engine, pdw, nw), grads.dw)).toBeLessThan(2e-6);
 
     // Gradients of L = Σ dy ⊙ conv(x, w) by central differences of the float64 definition (exact for a
     // bilinear function up to rounding), at 12 random coordinates each.

@@ -52,8 +52,19 @@ function decodeBy(gatherMode: i32, pix: i32, pixH: i32, pixW: i32, stride: i32, 
 }
 @inline
 function decodeBx(gatherMode: i32, pix: i32, pixW: i32, stride: i32, pad: i32): i32 {
-  const x = pix % pixW;
+  const x = columnOf(gatherMode, pix, pixW, stride);
   return gatherMode == 0 ? x * stride - pad : x + pad;
+}
+// The column of pixel `pix`. For the input gradient of a stride-2 convolution, each row's pixels are enumerated
+// even columns first, then odd ones: a block of MR consecutive pixels then shares its column parity, and with it
+// the taps that reach it, so the taps that reach none of them are skipped whole (consecutive columns would make
+// every tap reach half of the block: twice the multiplies, half of them by zero rows).
+@inline
+function columnOf(gatherMode: i32, pix: i32, pixW: i32, stride: i32): i32 {
+  const j = pix % pixW;
+  if (gatherMode == 0 || stride != 2) return j;
+  const evens = (pixW + 1) >> 1;
+  return j < evens ? j << 1 : ((j - evens) << 1) + 1;
 }
 
 // Shared driver of the two gathering convolutions (forward, input gradient), by the indirect convolution
@@ -71,12 +82,13 @@ function convIndirectDriver(
   const kTotal = taps * channels;
   const nPanels = (nCols + NR - 1) / NR;
   // Scratch: packed weights [panel][kTotal][NR] | zero row [channels] | pointer table [taps][MR] | tile |
-  // bias zero-padded to whole panels.
+  // bias zero-padded to whole panels | result row pointers [MR].
   const packedB = scratch;
   const zeroRow = packedB + <usize>(nPanels * kTotal * NR) * 4;
   const table = zeroRow + <usize>((channels + 3) & ~3) * 4;
   const tile = table + <usize>(taps * MR) * 4;
   const biasPadded = tile + <usize>(MR * NR) * 4;
+  const rowPtrs = biasPadded + <usize>(nPanels * NR) * 4; // result row of each of the MR pixels
   memory.fill(zeroRow, 0, <usize>channels * 4);
   memory.fill(biasPadded, 0, <usize>(nPanels * NR) * 4);
   if (bias != 0) memory.copy(biasPadded, bias, <usize>nCols * 4);
@@ -97,6 +109,8 @@ function convIndirectDriver(
       const n = decodeN(pix, m1, pixH, pixW);
       const by = decodeBy(gatherMode, pix, pixH, pixW, stride, pad);
       const bx = decodeBx(gatherMode, pix, pixW, stride, pad);
+      const resultPix = pix - pix % pixW + columnOf(gatherMode, pix, pixW, stride);
+      store<u32>(rowPtrs + (<usize>r << 2), <u32>(out + <usize>resultPix * ldc));
       for (let tap = 0; tap < taps; tap++) {
         const row = tapRow(gatherMode, n, by, bx, tap / kw, tap % kw, src, srcH, srcW, channels, stride);
         store<u32>(table + (<usize>(tap * MR + r) << 2), row ? <u32>row : <u32>zeroRow);
@@ -141,14 +155,20 @@ function convIndirectDriver(
           b += 32;
         }
       }
-      const cp = out + (<usize>i * nCols + j0) * 4;
+      const col = <usize>j0 << 2;
       if (h == MR && w8 == NR) {
-        storeTile(cp, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31);
+        storeRow(<usize>load<u32>(rowPtrs) + col, accumulate, c00, c01);
+        storeRow(<usize>load<u32>(rowPtrs, 4) + col, accumulate, c10, c11);
+        storeRow(<usize>load<u32>(rowPtrs, 8) + col, accumulate, c20, c21);
+        storeRow(<usize>load<u32>(rowPtrs, 12) + col, accumulate, c30, c31);
       } else {
-        storeTile(tile, NR << 2, false, c00, c01, c10, c11, c20, c21, c30, c31);
+        storeRow(tile, false, c00, c01);
+        storeRow(tile + 32, false, c10, c11);
+        storeRow(tile + 64, false, c20, c21);
+        storeRow(tile + 96, false, c30, c31);
         for (let r = 0; r < h; r++) {
           for (let j = 0; j < w8; j++) {
-            const dst = cp + <usize>r * ldc + (<usize>j << 2);
+            const dst = <usize>load<u32>(rowPtrs + (<usize>r << 2)) + col + (<usize>j << 2);
             const v = load<f32>(tile + (<usize>(r * NR + j) << 2));
             store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
           }
@@ -158,29 +178,15 @@ function convIndirectDriver(
   }
 }
 
+/** Stores (or adds) the 8 floats of one result row of a tile. */
 @inline
-function storeTile(
-  c: usize, stride: usize, acc: bool,
-  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
-): void {
+function storeRow(c: usize, acc: bool, v0: v128, v1: v128): void {
   if (acc) {
-    c00 = f32x4.add(c00, v128.load(c));
-    c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(c + stride));
-    c11 = f32x4.add(c11, v128.load(c + stride, 16));
-    c20 = f32x4.add(c20, v128.load(c + 2 * stride));
-    c21 = f32x4.add(c21, v128.load(c + 2 * stride, 16));
-    c30 = f32x4.add(c30, v128.load(c + 3 * stride));
-    c31 = f32x4.add(c31, v128.load(c + 3 * stride, 16));
+    v0 = f32x4.add(v0, v128.load(c));
+    v1 = f32x4.add(v1, v128.load(c, 16));
   }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c + stride, c10);
-  v128.store(c + stride, c11, 16);
-  v128.store(c + 2 * stride, c20);
-  v128.store(c + 2 * stride, c21, 16);
-  v128.store(c + 3 * stride, c30);
-  v128.store(c + 3 * stride, c31, 16);
+  v128.store(c, v0);
+  v128.store(c, v1, 16);
 }
 
 /**

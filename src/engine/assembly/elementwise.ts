@@ -185,25 +185,57 @@ export function addGroupRowVector(
 /** Columns per block of float64 column accumulators (16 KiB, stays in L1). */
 const COL_BLOCK: i32 = 2048;
 
+/** The low and high halves of a float32 quad, widened to float64. */
+@inline
+export function low64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+@inline
+export function high64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1));
+}
+
 /**
  * acc[j] = Σ_{r < rows} x[r·ld + j] for j < w, in float64 (acc: w doubles). x points at column 0 of the
- * block, ld is the row stride in floats. Each float32 quad is widened to two f64x2 halves and added.
+ * block, ld is the row stride in floats. Each float32 quad is widened to two f64x2 halves; four rows are added
+ * in registers before the accumulator in memory is updated (a quarter of the loads and stores, and no chain of
+ * store-to-load forwarding from row to row).
  */
 export function columnSumsF64(x: usize, ld: i32, rows: i32, w: i32, acc: usize): void {
   memory.fill(acc, 0, (<usize>w) << 3);
   const stride = (<usize>ld) << 2;
   let row = x;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    let j = 0;
+    for (; j + 4 <= w; j += 4) {
+      const q = row + ((<usize>j) << 2);
+      const v0 = v128.load(q);
+      const v1 = v128.load(q + stride);
+      const v2 = v128.load(q + 2 * stride);
+      const v3 = v128.load(q + 3 * stride);
+      const p = acc + ((<usize>j) << 3);
+      const s0 = f64x2.add(f64x2.add(low64(v0), low64(v1)), f64x2.add(low64(v2), low64(v3)));
+      const s1 = f64x2.add(f64x2.add(high64(v0), high64(v1)), f64x2.add(high64(v2), high64(v3)));
+      v128.store(p, f64x2.add(v128.load(p), s0));
+      v128.store(p, f64x2.add(v128.load(p, 16), s1), 16);
+    }
+    for (; j < w; j++) {
+      const q = row + ((<usize>j) << 2);
+      const p = acc + ((<usize>j) << 3);
+      const s =
+        <f64>load<f32>(q) + <f64>load<f32>(q + stride) + (<f64>load<f32>(q + 2 * stride) + <f64>load<f32>(q + 3 * stride));
+      store<f64>(p, load<f64>(p) + s);
+    }
+    row += 4 * stride;
+  }
+  for (; r < rows; r++) {
     let j = 0;
     for (; j + 4 <= w; j += 4) {
       const v = v128.load(row + ((<usize>j) << 2));
       const p = acc + ((<usize>j) << 3);
-      v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
-      v128.store(
-        p,
-        f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1))),
-        16,
-      );
+      v128.store(p, f64x2.add(v128.load(p), low64(v)));
+      v128.store(p, f64x2.add(v128.load(p, 16), high64(v)), 16);
     }
     for (; j < w; j++) {
       const p = acc + ((<usize>j) << 3);

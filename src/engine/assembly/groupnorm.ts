@@ -18,34 +18,53 @@
 // the first difference is exact (Sterbenz) when x is within a factor 2 of μ, so y keeps float32 relative
 // accuracy even when |μ| ≫ σ (a single float32 μ would cost up to ulp(μ)/2σ). The backward uses the saved
 // float32 μ, as PyTorch does.
-import { columnSumsF64 } from './elementwise';
+import { columnSumsF64, high64, low64 } from './elementwise';
 import { fma } from './simd';
 
 /** Channels per chunk: the scratch areas below use at most 40 bytes per channel (5 MiB of the 8 MiB). */
 const MAX_CH: i32 = 131072;
+
+// The two column reductions below add four rows in registers before updating their float64 accumulators in
+// memory, as columnSumsF64 does.
 
 /** acc[j] = Σ_{r < rows} (x[r·ld + j] − mu[j])² in float64 (acc, mu: w doubles). */
 function columnCenteredSquaresF64(x: usize, ld: i32, rows: i32, w: i32, mu: usize, acc: usize): void {
   memory.fill(acc, 0, (<usize>w) << 3);
   const stride = (<usize>ld) << 2;
   let row = x;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r < rows; ) {
+    const n = rows - r >= 4 ? 4 : 1;
     let j = 0;
     for (; j + 4 <= w; j += 4) {
-      const v = v128.load(row + ((<usize>j) << 2));
+      const q = row + ((<usize>j) << 2);
+      const m0 = v128.load(mu + ((<usize>j) << 3));
+      const m1 = v128.load(mu + ((<usize>j) << 3), 16);
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      for (let k = 0; k < n; k++) {
+        const v = v128.load(q + <usize>k * stride);
+        const d0 = f64x2.sub(low64(v), m0);
+        const d1 = f64x2.sub(high64(v), m1);
+        s0 = f64x2.add(s0, f64x2.mul(d0, d0));
+        s1 = f64x2.add(s1, f64x2.mul(d1, d1));
+      }
       const p = acc + ((<usize>j) << 3);
-      const m = mu + ((<usize>j) << 3);
-      const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), v128.load(m));
-      const d1 = f64x2.sub(f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1)), v128.load(m, 16));
-      v128.store(p, f64x2.add(v128.load(p), f64x2.mul(d0, d0)));
-      v128.store(p, f64x2.add(v128.load(p, 16), f64x2.mul(d1, d1)), 16);
+      v128.store(p, f64x2.add(v128.load(p), s0));
+      v128.store(p, f64x2.add(v128.load(p, 16), s1), 16);
     }
     for (; j < w; j++) {
+      const m = load<f64>(mu + ((<usize>j) << 3));
+      let s: f64 = 0;
+      for (let k = 0; k < n; k++) {
+        const d = <f64>load<f32>(row + <usize>k * stride + ((<usize>j) << 2)) - m;
+        s += d * d;
+      }
       const p = acc + ((<usize>j) << 3);
-      const d = <f64>load<f32>(row + ((<usize>j) << 2)) - load<f64>(mu + ((<usize>j) << 3));
-      store<f64>(p, load<f64>(p) + d * d);
+      store<f64>(p, load<f64>(p) + s);
     }
-    row += stride;
+    row += <usize>n * stride;
+    r += n;
   }
 }
 
@@ -64,34 +83,52 @@ function columnDyStatsF64(
   memory.fill(sDyXc, 0, (<usize>w) << 3);
   const stride = (<usize>ld) << 2;
   let off: usize = 0;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r < rows; ) {
+    const n = rows - r >= 4 ? 4 : 1;
     let j = 0;
     for (; j + 4 <= w; j += 4) {
       const o = off + ((<usize>j) << 2);
-      const vx = v128.load(x + o);
-      const vd = v128.load(dy + o);
-      const m = mu + ((<usize>j) << 3);
-      const d0 = f64x2.promote_low_f32x4(vd);
-      const d1 = f64x2.promote_low_f32x4(f32x4.shuffle(vd, vd, 2, 3, 0, 1));
-      const c0 = f64x2.sub(f64x2.promote_low_f32x4(vx), v128.load(m));
-      const c1 = f64x2.sub(f64x2.promote_low_f32x4(f32x4.shuffle(vx, vx, 2, 3, 0, 1)), v128.load(m, 16));
+      const m0 = v128.load(mu + ((<usize>j) << 3));
+      const m1 = v128.load(mu + ((<usize>j) << 3), 16);
+      let a0 = f64x2.splat(0);
+      let a1 = f64x2.splat(0);
+      let b0 = f64x2.splat(0);
+      let b1 = f64x2.splat(0);
+      for (let k = 0; k < n; k++) {
+        const vx = v128.load(x + o + <usize>k * stride);
+        const vd = v128.load(dy + o + <usize>k * stride);
+        const d0 = low64(vd);
+        const d1 = high64(vd);
+        a0 = f64x2.add(a0, d0);
+        a1 = f64x2.add(a1, d1);
+        b0 = f64x2.add(b0, f64x2.mul(d0, f64x2.sub(low64(vx), m0)));
+        b1 = f64x2.add(b1, f64x2.mul(d1, f64x2.sub(high64(vx), m1)));
+      }
       const p = sDy + ((<usize>j) << 3);
-      v128.store(p, f64x2.add(v128.load(p), d0));
-      v128.store(p, f64x2.add(v128.load(p, 16), d1), 16);
+      v128.store(p, f64x2.add(v128.load(p), a0));
+      v128.store(p, f64x2.add(v128.load(p, 16), a1), 16);
       const q = sDyXc + ((<usize>j) << 3);
-      v128.store(q, f64x2.add(v128.load(q), f64x2.mul(d0, c0)));
-      v128.store(q, f64x2.add(v128.load(q, 16), f64x2.mul(d1, c1)), 16);
+      v128.store(q, f64x2.add(v128.load(q), b0));
+      v128.store(q, f64x2.add(v128.load(q, 16), b1), 16);
     }
     for (; j < w; j++) {
-      const o = off + ((<usize>j) << 2);
-      const d = <f64>load<f32>(dy + o);
-      const c = <f64>load<f32>(x + o) - load<f64>(mu + ((<usize>j) << 3));
+      const m = load<f64>(mu + ((<usize>j) << 3));
+      let a: f64 = 0;
+      let b: f64 = 0;
+      for (let k = 0; k < n; k++) {
+        const o = off + <usize>k * stride + ((<usize>j) << 2);
+        const d = <f64>load<f32>(dy + o);
+        a += d;
+        b += d * (<f64>load<f32>(x + o) - m);
+      }
       const p = sDy + ((<usize>j) << 3);
-      store<f64>(p, load<f64>(p) + d);
+      store<f64>(p, load<f64>(p) + a);
       const q = sDyXc + ((<usize>j) << 3);
-      store<f64>(q, load<f64>(q) + d * c);
+      store<f64>(q, load<f64>(q) + b);
     }
-    off += stride;
+    off += <usize>n * stride;
+    r += n;
   }
 }
 
