@@ -6,7 +6,7 @@
 import type { Rng } from '../random/rng.js';
 import { conv2d } from '../tensor/ops/conv.js';
 import { linear } from '../tensor/ops/linalg.js';
-import { groupNorm } from '../tensor/ops/norm.js';
+import { groupNorm, groupNormSilu } from '../tensor/ops/norm.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 import { collectParameters, constantParameter, type Module, uniformParameter } from './module.js';
 
@@ -80,6 +80,10 @@ export class GroupNorm implements Module {
   }
   forward(x: Tensor): Tensor {
     return groupNorm(x, this.weight, this.bias, this.groups, this.eps);
+  }
+  /** SiLU(GroupNorm(x)) as one fused op (see groupNormSilu). */
+  forwardSilu(x: Tensor): Tensor {
+    return groupNormSilu(x, this.weight, this.bias, this.groups, this.eps);
   }
   namedParameters(prefix?: string): [string, Tensor][] {
     return collectParameters(prefix, [

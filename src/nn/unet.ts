@@ -71,9 +71,9 @@ export class ResBlock implements Module {
   }
   /** x [N, H, W, cin], te = SiLU(time embedding) [N, tembDim]. */
   forward(x: Tensor, te: Tensor): Tensor {
-    let h = this.conv1.forward(silu(this.gn1.forward(x)));
+    let h = this.conv1.forward(this.gn1.forwardSilu(x));
     h = addPerImage(h, this.temb.forward(te));
-    h = this.conv2.forward(silu(this.gn2.forward(h)));
+    h = this.conv2.forward(this.gn2.forwardSilu(h));
     return add(this.skip ? this.skip.forward(x) : x, h);
   }
   namedParameters(prefix?: string): [string, Tensor][] {
@@ -193,7 +193,7 @@ export class UNet implements Module {
     for (let l = this.decoder.length - 1; l >= 0; l--) {
       h = this.decoder[l].forward(concatChannels(upsampleNearest2x(h), skips[l]), te);
     }
-    return this.convOut.forward(silu(this.gnOut.forward(h)));
+    return this.convOut.forward(this.gnOut.forwardSilu(h));
   }
 
   namedParameters(prefix?: string): [string, Tensor][] {

@@ -349,7 +349,7 @@ export function sumGroupRows(
 
 /** SiLU(x) = x·s(x), s(x) = 1 / (1 + e^(−x)) (the logistic sigmoid). */
 @inline
-function siluv(x: v128): v128 {
+export function siluv(x: v128): v128 {
   const one = onev();
   const s = f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
   return f32x4.mul(x, s);
@@ -368,6 +368,16 @@ export function siluForward(start: i32, end: i32, x: usize, out: usize, _scratch
   }
 }
 
+/** Stores SiLU(x) at y and q = min(s, 1 − s) at q (see siluForwardSaving), four lanes. */
+@inline
+export function siluStoreSaving(x: v128, y: usize, q: usize): void {
+  const one = onev();
+  const e = expv(f32x4.neg(x));
+  const s = f32x4.div(one, f32x4.add(one, e));
+  v128.store(y, f32x4.mul(x, s));
+  v128.store(q, v128.bitselect(f32x4.mul(e, s), s, f32x4.ge(x, f32x4.splat(0))));
+}
+
 /**
  * y = SiLU(x) and q = sigmoid(−|x|) = min(s, 1 − s), s = sigmoid(x), for siluBackwardSaved. q holds whichever
  * of s and 1 − s is the smaller, so both come back without cancellation: with e = e^(−x), 1 − s = e·s for x ≥ 0;
@@ -377,21 +387,21 @@ export function siluForwardSaving(start: i32, end: i32, x: usize, y: usize, q: u
   let i = start;
   for (; i + 4 <= end; i += 4) {
     const o = (<usize>i) << 2;
-    const xv = v128.load(x + o);
-    const one = onev();
-    const e = expv(f32x4.neg(xv));
-    const s = f32x4.div(one, f32x4.add(one, e));
-    v128.store(y + o, f32x4.mul(xv, s));
-    v128.store(q + o, v128.bitselect(f32x4.mul(e, s), s, f32x4.ge(xv, f32x4.splat(0))));
+    siluStoreSaving(v128.load(x + o), y + o, q + o);
   }
   for (; i < end; i++) {
     const o = (<usize>i) << 2;
-    const xv = load<f32>(x + o);
-    const e = expf1(-xv);
-    const s: f32 = 1 / (1 + e);
-    store<f32>(y + o, xv * s);
-    store<f32>(q + o, xv >= 0 ? e * s : s);
+    siluStoreSavingScalar(load<f32>(x + o), y + o, q + o);
   }
+}
+
+/** siluStoreSaving for one float. */
+@inline
+export function siluStoreSavingScalar(x: f32, y: usize, q: usize): void {
+  const e = expf1(-x);
+  const s: f32 = 1 / (1 + e);
+  store<f32>(y, x * s);
+  store<f32>(q, x >= 0 ? e * s : s);
 }
 
 /**
@@ -399,7 +409,7 @@ export function siluForwardSaving(start: i32, end: i32, x: usize, y: usize, q: u
  * s = q and 1 − s = 1 − q for x < 0 (1 − q ≥ ½ has no cancellation).
  */
 @inline
-function siluGradFromSaved(x: v128, q: v128): v128 {
+export function siluGradFromSaved(x: v128, q: v128): v128 {
   const one = onev();
   const positive = f32x4.ge(x, f32x4.splat(0));
   const rest = f32x4.sub(one, q);

@@ -143,8 +143,44 @@ function runForward(s: Shape, x: Float64Array, gamma: Float64Array, beta: Float6
     C,
     G,
     EPS,
+    0, // no SiLU
+    0,
   ]);
   return { px, out, mean, rstd };
+}
+
+/** Runs groupNormBackward (plain, or fused with SiLU: dy is then the gradient of SiLU(y)) and downloads it. */
+function runBackward(
+  s: Shape,
+  px: number,
+  dy: Float64Array,
+  gamma: number,
+  mean: number,
+  rstd: number,
+  silu?: { saved: number; beta: number },
+) {
+  const { N, hw, C, G } = s;
+  const size = N * hw * C;
+  const dx = upload(new Float64Array(size).fill(Number.NaN));
+  const dGamma = upload(new Float64Array(N * C).fill(Number.NaN));
+  const dBeta = upload(new Float64Array(N * C).fill(Number.NaN));
+  engine.parallel('groupNormBackward', N * G, 1, [
+    px,
+    upload(dy),
+    gamma,
+    mean,
+    rstd,
+    dx,
+    dGamma,
+    dBeta,
+    hw,
+    C,
+    G,
+    silu ? 1 : 0,
+    silu?.saved ?? 0,
+    silu?.beta ?? 0,
+  ]);
+  return { dx: download(dx, size), dGamma: download(dGamma, N * C), dBeta: download(dBeta, N * C) };
 }
 
 describe('groupNormForward (2 threads)', () => {
@@ -187,27 +223,11 @@ describe('groupNormForward (2 threads)', () => {
 describe('groupNormBackward (2 threads)', () => {
   for (const [k, s] of shapes.entries()) {
     it(`matches the float64 backward and central differences: N=${s.N} HW=${s.hw} C=${s.C} G=${s.G}`, () => {
-      const { N, hw, C, G } = s;
+      const { N, C } = s;
       const { x, gamma, beta, size } = setup(s, 10 * k + 5);
       const dy = randn(10 * k + 8, size);
       const { px, mean, rstd } = runForward(s, x, gamma, beta);
-      const dx = upload(new Float64Array(size).fill(Number.NaN));
-      const dGamma = upload(new Float64Array(N * C).fill(Number.NaN));
-      const dBeta = upload(new Float64Array(N * C).fill(Number.NaN));
-      engine.parallel('groupNormBackward', N * G, 1, [
-        px,
-        upload(dy),
-        upload(gamma),
-        mean,
-        rstd,
-        dx,
-        dGamma,
-        dBeta,
-        hw,
-        C,
-        G,
-      ]);
-      const got = { dx: download(dx, size), dGamma: download(dGamma, N * C), dBeta: download(dBeta, N * C) };
+      const got = runBackward(s, px, dy, upload(gamma), mean, rstd);
       const ref = refBackward(x, dy, gamma, s, EPS);
 
       // Against the analytic float64 backward. dx sums terms of size rstd·|γ·dy| that largely cancel, so
@@ -260,6 +280,52 @@ describe('groupNormBackward (2 threads)', () => {
         const db = fd(bb, c, () => L(xx, gg, bb));
         expect(Math.abs(sg - dg), `dγ[${c}]`).toBeLessThan(1e-5 * (Math.abs(dg) + 1));
         expect(Math.abs(sb - db), `dβ[${c}]`).toBeLessThan(1e-5 * (Math.abs(db) + 1));
+      }
+    });
+  }
+});
+
+describe('groupNorm fused with SiLU (2 threads)', () => {
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  for (const [k, s] of shapes.entries()) {
+    it(`is SiLU of the float64 group norm, and its backward the chain rule through both: N=${s.N} HW=${s.hw} C=${s.C} G=${s.G}`, () => {
+      const { N, hw, C, G } = s;
+      const { x, gamma, beta, size } = setup(s, 10 * k + 3);
+      const px = upload(x);
+      const [pg, pb] = [upload(gamma), upload(beta)];
+      const out = upload(new Float64Array(size).fill(Number.NaN));
+      const saved = upload(new Float64Array(size).fill(Number.NaN));
+      const mean = upload(new Float64Array(N * G));
+      const rstd = upload(new Float64Array(N * G));
+      engine.parallel('groupNormForward', N * G, 1, [px, pg, pb, out, mean, rstd, hw, C, G, EPS, 1, saved]);
+      const ref = refForward(x, gamma, beta, s, EPS);
+      const y = download(out, size);
+      const q = download(saved, size);
+      for (let i = 0; i < size; i++) {
+        const v = ref.y[i];
+        expect(Math.abs(y[i] - v * sigmoid(v))).toBeLessThan(2e-6 * Math.max(1, Math.abs(v)));
+        expect(Math.abs(q[i] - sigmoid(-Math.abs(v)))).toBeLessThan(2e-6);
+      }
+
+      // Backward from gs, the gradient of SiLU(y): the plain backward of dy = gs·SiLU'(y), y in float64.
+      const gs = randn(10 * k + 9, size);
+      const dyRef = Float64Array.from(gs, (g, i) => {
+        const sg = sigmoid(ref.y[i]);
+        return g * sg * (1 + ref.y[i] * (1 - sg));
+      });
+      const fused = runBackward(s, px, gs, pg, mean, rstd, { saved, beta: pb });
+      const want = refBackward(x, dyRef, gamma, s, EPS);
+      const got = fused.dx;
+      let rms = 0;
+      for (let i = 0; i < size; i++) rms += want.dx[i] ** 2;
+      rms = Math.sqrt(rms / size);
+      for (let i = 0; i < size; i++)
+        expect(Math.abs(got[i] - want.dx[i])).toBeLessThan(1e-5 * (Math.abs(want.dx[i]) + rms));
+      const gG = fused.dGamma;
+      const gB = fused.dBeta;
+      for (let i = 0; i < N * C; i++) {
+        expect(Math.abs(gB[i] - want.dBeta[i])).toBeLessThan(1e-5 * (Math.abs(want.dBeta[i]) + 1));
+        expect(Math.abs(gG[i] - want.dGamma[i])).toBeLessThan(1e-5 * (Math.abs(want.dGamma[i]) + 1));
       }
     });
   }

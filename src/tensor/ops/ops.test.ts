@@ -62,6 +62,11 @@ const CASES: Case[] = [
     (x, g, b) => ops.groupNorm(x, g, b, 2),
     [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4] }],
   ],
+  [
+    'groupNormSilu',
+    (x, g, b) => ops.groupNormSilu(x, g, b, 2),
+    [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4] }],
+  ],
   ['silu', (x) => ops.silu(x), [{ shape: [4, 33] }]],
   ['add', (a, b) => ops.add(a, b), [{ shape: [3, 4] }, { shape: [3, 4] }]],
   ['sub', (a, b) => ops.sub(a, b), [{ shape: [3, 4] }, { shape: [3, 4] }]],
@@ -126,6 +131,44 @@ describe('forward values of the JavaScript ops', () => {
       const expected = (lse0 - 2 + Math.log(3)) / 2;
       expect(ce).toBeCloseTo(expected, 6);
     });
+  });
+
+  it('groupNormSilu is silu(groupNorm(x)): the same forward, gradients to float32 rounding, also for groups too large to fuse', () => {
+    // 28×28×32 in 8 groups (fused) and 160×160×32 in one group (3.3 MB: falls back to the two ops).
+    const cases: [number[], number][] = [
+      [[2, 28, 28, 32], 8],
+      [[1, 160, 160, 32], 1],
+    ];
+    for (const [shape, groups] of cases) {
+      ctx.scope(() => {
+        const rng = Rng.fromSeed(4);
+        const n = shape.reduce((a, b) => a * b, 1);
+        const values = rng.fillNormal(new Float32Array(n));
+        const dyValues = rng.fillNormal(new Float32Array(n));
+        const gValues = rng.fillNormal(new Float32Array(32));
+        const bValues = rng.fillNormal(new Float32Array(32));
+        const run = (fused: boolean) => {
+          const x = ctx.fromArray(values, [...shape], true);
+          const g = ctx.fromArray(gValues, [32], true);
+          const b = ctx.fromArray(bValues, [32], true);
+          const y = fused ? ops.groupNormSilu(x, g, b, groups) : ops.silu(ops.groupNorm(x, g, b, groups));
+          ctx.backward(ops.sum(ops.mul(y, ctx.fromArray(dyValues, [...shape]))));
+          return [y, x.grad!, g.grad!, b.grad!].map((t) => t.toFloat32Array());
+        };
+        const fused = run(true);
+        const plain = run(false);
+        expect(fused[0]).toEqual(plain[0]);
+        for (let i = 1; i < 4; i++) {
+          let err = 0;
+          let norm = 0;
+          for (let j = 0; j < fused[i].length; j++) {
+            err += (fused[i][j] - plain[i][j]) ** 2;
+            norm += plain[i][j] ** 2;
+          }
+          expect(Math.sqrt(err / norm)).toBeLessThan(1e-5);
+        }
+      });
+    }
   });
 
   it('scopes free what they create and keep what they return', () => {
