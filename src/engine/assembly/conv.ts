@@ -1,7 +1,7 @@
 // 2-D convolution on NHWC tensors as implicit GEMM: the patch matrix (im2col) is never materialised; the
 // micro-kernels read rows of the image through tables of row pointers (forward, input gradient) or read the
-// image and dy directly (weight gradient), with the register blocking of gemm (gemm.ts). Weights are stored [kh][kw][Cin][Cout], i.e. as the
-// K×Cout matrix of the GEMM with k = (ky·kw + kx)·Cin + ci.
+// image and dy directly (weight gradient), with the register blocking of gemm (gemm.ts). Weights are stored
+// [kh][kw][Cin][Cout], i.e. as the K×Cout matrix of the GEMM with k = (ky·kw + kx)·Cin + ci.
 //
 //   forward          out[p, co]  = Σ_k patch(p)[k] · W[k, co]                 M = N·Ho·Wo, K = kh·kw·Cin
 //   input gradient   dx[q, ci]   = Σ_(tap,co) dy[src(q,tap), co] · W[tap, ci, co]   M = N·H·W, K = kh·kw·Cout

@@ -224,7 +224,8 @@ export function columnSumsF64(x: usize, ld: i32, rows: i32, w: i32, acc: usize):
       const q = row + ((<usize>j) << 2);
       const p = acc + ((<usize>j) << 3);
       const s =
-        <f64>load<f32>(q) + <f64>load<f32>(q + stride) + (<f64>load<f32>(q + 2 * stride) + <f64>load<f32>(q + 3 * stride));
+        <f64>load<f32>(q) + <f64>load<f32>(q + stride) +
+        (<f64>load<f32>(q + 2 * stride) + <f64>load<f32>(q + 3 * stride));
       store<f64>(p, load<f64>(p) + s);
     }
     row += 4 * stride;

@@ -58,8 +58,8 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
 /**
  * dw[kh, kw, Cin, Cout] = Σ_p patch(p)ᵀ dy[p] over the nPix output pixels, without packing: tiles of 8 input × 4
  * output channels read the image and dy directly (partial tiles at the end of the channels, as in a 1-channel
- * input or output convolution, discard the lanes and rows they read past them). Pixel ranges in parallel, then their sums in a fixed order.
- * geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad].
+ * input or output convolution, discard the lanes and rows they read past them). Pixel ranges in parallel, then
+ * their sums in a fixed order. geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad].
  */
 export function directWeightGrad(
   engine: Engine,
