@@ -247,33 +247,8 @@ export function columnSumsF64(x: usize, ld: i32, rows: i32, w: i32, acc: usize):
 }
 
 /**
- * out[c] (+)= Σ_r x[r, c] for a [rows, cols] matrix (the bias gradient), accumulated in float64 and rounded
- * once; accumulate = 1 adds to out, 0 overwrites. Parallel over columns. scratch: 16 KiB.
- */
-export function sumColumns(
-  start: i32,
-  end: i32,
-  x: usize,
-  out: usize,
-  rows: i32,
-  cols: i32,
-  accumulate: i32,
-  scratch: usize,
-): void {
-  for (let c0 = start; c0 < end; c0 += COL_BLOCK) {
-    const w = min(COL_BLOCK, end - c0);
-    columnSumsF64(x + ((<usize>c0) << 2), cols, rows, w, scratch);
-    for (let j = 0; j < w; j++) {
-      const o = out + ((<usize>(c0 + j)) << 2);
-      const s = load<f64>(scratch + ((<usize>j) << 3));
-      store<f32>(o, accumulate !== 0 ? <f32>(<f64>load<f32>(o) + s) : <f32>s);
-    }
-  }
-}
-
-/**
- * Column sums of a tall [rows, cols] matrix in `parts` fixed row ranges: partials[p][c] = Σ_{r in range p} x[r, c]
- * (float64 [parts][cols]). Parallel dimension: parts (grain 1); sumColumnsFinish adds the parts in a fixed order,
+ * Column sums of a [rows, cols] matrix (bias gradients) in `parts` fixed row ranges:
+ * partials[p][c] = Σ_{r in range p} x[r, c] (float64 [parts][cols]). Parallel dimension: parts (grain 1); sumColumnsFinish adds the parts in a fixed order,
  * so the sums do not depend on the number of threads.
  */
 export function sumColumnsPartial(

@@ -17,7 +17,6 @@ export {
   siluForwardSaving,
   squaredErrorSum,
   sub,
-  sumColumns,
   sumColumnsFinish,
   sumColumnsPartial,
   sumGroupRows,

@@ -127,7 +127,7 @@ describe('row and column kernels (2 threads)', () => {
     expect(download(out, rows * cols)).toEqual(want);
   });
 
-  it('sumColumns and its row-range form (overwrite and accumulate) are the float64 sum rounded once', () => {
+  it('column sums over 1 or 3 row ranges (overwrite and accumulate) are the float64 sum rounded once', () => {
     // Float64 accumulation: |error| ≤ 2^-24·|sum| (the final rounding) + 1e-12·Σ|x|. A float32 running sum
     // over 301 rows would miss this by orders of magnitude (≈ 1e-7·Σ|x|).
     for (const [rows, cols] of [
@@ -137,13 +137,14 @@ describe('row and column kernels (2 threads)', () => {
       const x = randn(7, rows * cols);
       const prev = randn(8, cols);
       for (const accumulate of [0, 1]) {
-        // In one pass, and in 3 row ranges whose float64 partial sums are then added (as for tall matrices).
-        const out = upload(prev);
-        engine.parallel('sumColumns', cols, 1, [upload(x), out, rows, cols, accumulate]);
-        const outParts = upload(prev);
-        const partials = engine.heap.alloc(3 * cols * 8);
-        engine.parallel('sumColumnsPartial', 3, 1, [upload(x), partials, 3, rows, cols]);
-        engine.parallel('sumColumnsFinish', cols, 1, [partials, 3, outParts, cols, accumulate]);
+        // In one row range, and in 3 whose float64 partial sums are then added (as for tall matrices).
+        const sums = [1, 3].map((parts) => {
+          const out = upload(prev);
+          const partials = engine.heap.alloc(parts * cols * 8);
+          engine.parallel('sumColumnsPartial', parts, 1, [upload(x), partials, parts, rows, cols]);
+          engine.parallel('sumColumnsFinish', cols, 1, [partials, parts, out, cols, accumulate]);
+          return out;
+        });
         const want = new Float64Array(cols);
         const abs = new Float64Array(cols);
         for (let c = 0; c < cols; c++) {
@@ -154,7 +155,7 @@ describe('row and column kernels (2 threads)', () => {
             abs[c] += Math.abs(x[r * cols + c]);
           }
         }
-        for (const got of [download(out, cols), download(outParts, cols)]) {
+        for (const got of sums.map((out) => download(out, cols))) {
           for (let c = 0; c < cols; c++) {
             expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(
               2 ** -24 * Math.abs(want[c]) + 1e-12 * abs[c],

@@ -101,7 +101,7 @@ export function addPerImage(x: Tensor, v: Tensor): Tensor {
 
 /**
  * Rows from which a column sum is split into PARTIAL_SUMS row ranges summed on all threads (below it, one
- * thread reads the whole matrix faster than the others can be woken).
+ * range: one thread reads the whole matrix faster than the others can be woken).
  */
 const PARALLEL_COLUMN_SUM_ROWS = 4096;
 
@@ -114,21 +114,12 @@ export function sumColumns(x: Tensor, shape?: readonly number[]): Tensor {
   const [rows, cols] = rowsCols(x);
   const engine = x.ctx.engine;
   const out = x.ctx.empty(shape ?? [cols]);
-  if (rows < PARALLEL_COLUMN_SUM_ROWS) {
-    engine.parallel('sumColumns', cols, cols, [x.ptr, out.ptr, rows, cols, 0]);
-    return out;
-  }
-  const bytes = PARTIAL_SUMS * cols * 8;
+  const parts = rows < PARALLEL_COLUMN_SUM_ROWS ? 1 : PARTIAL_SUMS;
+  const bytes = parts * cols * 8;
   const partials = engine.heap.alloc(bytes);
   try {
-    engine.parallel('sumColumnsPartial', PARTIAL_SUMS, 1, [x.ptr, partials, PARTIAL_SUMS, rows, cols]);
-    engine.parallel('sumColumnsFinish', cols, Math.max(cols / 2, 64), [
-      partials,
-      PARTIAL_SUMS,
-      out.ptr,
-      cols,
-      0,
-    ]);
+    engine.parallel('sumColumnsPartial', parts, 1, [x.ptr, partials, parts, rows, cols]);
+    engine.parallel('sumColumnsFinish', cols, Math.max(cols / 2, 64), [partials, parts, out.ptr, cols, 0]);
   } finally {
     engine.heap.free(partials, bytes);
   }
