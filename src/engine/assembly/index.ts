@@ -21,6 +21,7 @@ export {
   sumColumnsPartial,
   sumGroupRows,
 } from './elementwise';
+export { convBroadcast, convReduce, convThinWeightGrad } from './thinconv';
 export { groupNormBackward, groupNormForward } from './groupnorm';
 export { softmaxRows, softmaxRowsBackward } from './softmax';
 export { concatChannels, splitChannels, upsampleNearest2x, upsampleNearest2xBackward } from './resample';

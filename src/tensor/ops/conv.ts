@@ -34,9 +34,12 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
   const engine = ctx.engine;
   const geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad];
   const winograd = engine.winograd && winogradEligible(kh, kw, stride, pad, Cin, Cout);
+  const thin = thinConvEligible(stride, Cin, Cout);
+  const thinGeom: ThinConvGeometry = { N, H, W, Ho, Wo, C: Cin * Cout, kh, kw, pad };
   const y = ctx.empty([N, Ho, Wo, Cout]);
   const bias = b ? b.ptr : 0;
   if (winograd) winogradConv(engine, x.ptr, w.ptr, bias, y.ptr, [N, H, W, Cin, Cout], false);
+  else if (thin) thinConvForward(engine, thin, x.ptr, w.ptr, bias, y.ptr, thinGeom);
   else engine.parallel('conv2dForward', N * Ho * Wo, MR, [x.ptr, w.ptr, y.ptr, ...geom, 0, bias]);
   return ctx.record(y, b ? [x, w, b] : [x, w], (gy) => {
     let gx: Tensor | null = null;
@@ -44,11 +47,13 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
     if (x.requiresGrad) {
       gx = ctx.empty(x.shape);
       if (winograd) winogradConv(engine, gy.ptr, w.ptr, 0, gx.ptr, [N, H, W, Cin, Cout], true);
+      else if (thin) thinConvInputGrad(engine, thin, gy.ptr, w.ptr, gx.ptr, thinGeom);
       else engine.parallel('conv2dBackwardInput', N * H * W, MR, [gy.ptr, w.ptr, gx.ptr, ...geom, 0]);
     }
     if (w.requiresGrad) {
       gw = ctx.empty(w.shape);
       if (winograd) winogradWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, [N, H, W, Cin, Cout]);
+      else if (thin) thinConvWeightGrad(engine, thin, x.ptr, gy.ptr, gw.ptr, thinGeom);
       else directWeightGrad(engine, x.ptr, gy.ptr, gw.ptr, N * Ho * Wo, geom);
     }
     return b ? [gx, gw, b.requiresGrad ? sumColumns(gy, b.shape) : null] : [gx, gw];
@@ -78,6 +83,92 @@ export function directWeightGrad(
     engine.parallel('conv2dBackwardWeightDirect', parts, 1, [x, dy, partials, parts, nPix, ...geom]);
     const finish = [partials, parts, dw, Cin, Cout, kh, kw, 0]; // 0: overwrite dw, do not accumulate
     engine.parallel('conv2dBackwardWeightDirectFinish', tiles, 1, finish);
+  } finally {
+    engine.heap.free(partials, bytes);
+  }
+}
+
+/**
+ * Stride-1 convolutions with one input channel ('in', e.g. image → features) or one output channel ('out',
+ * features → image) and the other side a multiple of 4 run on the single-channel kernels
+ * (src/engine/assembly/thinconv.ts); null: the general ones.
+ */
+export function thinConvEligible(stride: number, Cin: number, Cout: number): 'in' | 'out' | null {
+  if (stride !== 1) return null;
+  if (Cin === 1 && Cout % 4 === 0) return 'in';
+  if (Cout === 1 && Cin % 4 === 0) return 'out';
+  return null;
+}
+
+/**
+ * A stride-1 convolution with one input or one output channel: input x[N, H, W, ·], output [N, Ho, Wo, ·],
+ * C the channel count of the other side, kh×kw taps with zero padding pad.
+ */
+export interface ThinConvGeometry {
+  N: number;
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+  C: number;
+  kh: number;
+  kw: number;
+  pad: number;
+}
+
+/** y = conv(x, w) + bias (bias = 0: none): one channel broadcast to C ('in') or C reduced to one ('out'). */
+export function thinConvForward(
+  engine: Engine,
+  thin: 'in' | 'out',
+  x: number,
+  w: number,
+  bias: number,
+  y: number,
+  g: ThinConvGeometry,
+): void {
+  const kernel = thin === 'in' ? 'convBroadcast' : 'convReduce';
+  // Result pixel (a, b) reads source pixel (a + ky − pad, b + kx − pad): direction +1.
+  const args = [x, w, y, g.H, g.W, g.Ho, g.Wo, g.C, g.kh, g.kw, g.pad, 1, 0, bias];
+  engine.parallel(kernel, g.N * g.Ho, 1, args);
+}
+
+/**
+ * dx of thinConvForward given dy: the transposed kernel (one channel in ↔ one out) over dy, reading dy pixel
+ * (iy − (ky − pad), ix − (kx − pad)) for input pixel (iy, ix): direction −1.
+ */
+export function thinConvInputGrad(
+  engine: Engine,
+  thin: 'in' | 'out',
+  dy: number,
+  w: number,
+  dx: number,
+  g: ThinConvGeometry,
+): void {
+  const kernel = thin === 'in' ? 'convReduce' : 'convBroadcast';
+  const args = [dy, w, dx, g.Ho, g.Wo, g.H, g.W, g.C, g.kh, g.kw, g.pad, -1, 0, 0];
+  engine.parallel(kernel, g.N * g.H, 1, args);
+}
+
+/**
+ * dw of thinConvForward: float64 partial sums over PARTIAL_SUMS ranges of output rows on all threads, added
+ * in order (so the result does not depend on the thread count).
+ */
+export function thinConvWeightGrad(
+  engine: Engine,
+  thin: 'in' | 'out',
+  x: number,
+  dy: number,
+  dw: number,
+  g: ThinConvGeometry,
+): void {
+  const parts = PARTIAL_SUMS;
+  const cols = g.kh * g.kw * g.C;
+  const bytes = parts * cols * 8;
+  const partials = engine.heap.alloc(bytes);
+  try {
+    const dims = [g.N, g.H, g.W, g.Ho, g.Wo, g.C, g.kh, g.kw, g.pad];
+    engine.parallel('convThinWeightGrad', parts, 1, [x, dy, partials, parts, ...dims, thin === 'in' ? 1 : 0]);
+    engine.parallel('sumColumnsFinish', cols, Math.max(cols / 2, 64), [partials, parts, dw, cols, 0]);
   } finally {
     engine.heap.free(partials, bytes);
   }
