@@ -134,7 +134,12 @@ export function runTrainingLoop<R extends StepResult>(
   const progress = startProgress('train', totalSteps, trainer.step);
   const t0 = performance.now();
   try {
-    let smoothed = Number.NaN;
+    // The smoothed loss goes on from the resumed step's metrics line when there is one (it is not in the checkpoint).
+    const last = metrics.length
+      ? (JSON.parse(metrics[metrics.length - 1]) as { step: number; loss_ema?: number })
+      : null;
+    let smoothed =
+      last?.step === trainer.step && Number.isFinite(last.loss_ema) ? last.loss_ema! : Number.NaN;
     while (trainer.step < totalSteps) {
       const r = trainer.trainStep();
       smoothed = Number.isNaN(smoothed) ? r.loss : 0.98 * smoothed + 0.02 * r.loss;

@@ -70,6 +70,8 @@ describe('elbo train vae / eval / sample', () => {
         .map((l) => JSON.parse(l) as Record<string, number>);
     expect(steps(b).map((r) => r.step)).toEqual([2, 3, 4, 6]);
     expect(steps(b)[3].elbo).toBe(steps(a)[2].elbo);
+    // The smoothed loss continues from the step-3 line instead of restarting at the first resumed step.
+    expect(steps(b)[3].loss_ema).toBe(steps(a)[2].loss_ema);
     expect(Object.keys(steps(a)[0])).toEqual(
       expect.arrayContaining(['loss', 'elbo', 'reconstruction', 'kl', 'kl_weight', 'epoch']),
     );
