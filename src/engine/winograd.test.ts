@@ -31,6 +31,8 @@ const SHAPES: ConvShape[] = [
   same(2, 2, 3, 24, 8),
   same(5, 28, 28, 32, 32), // many tile blocks per thread
   same(2, 14, 14, 128, 64),
+  same(1, 6, 5, 160, 16), // input channels in two passes of the tile transforms (128 + 32)
+  same(1, 5, 6, 8, 136), // and output-gradient channels
 ];
 
 describe.each([

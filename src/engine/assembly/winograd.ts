@@ -120,17 +120,23 @@ function ld(src: usize, srcStride: usize, r: i32): v128 {
 /** Bᵀ·d (α → α). */
 @inline
 function transformBt(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  const d0 = ld(src, srcStride, 0), d1 = ld(src, srcStride, 1);
+  const d2 = ld(src, srcStride, 2), d3 = ld(src, srcStride, 3);
+  const d4 = m == 4 ? ld(src, srcStride, 4) : d0;
+  const d5 = m == 4 ? ld(src, srcStride, 5) : d0;
+  storeBt(m, d0, d1, d2, d3, d4, d5, dst, dstStride);
+}
+
+/** Stores Bᵀ·(d0, …, d_{α−1}) at dst + i·dstStride (d4, d5 unused for m = 2). */
+@inline
+function storeBt(m: i32, d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: usize, dstStride: usize): void {
   if (m == 2) {
-    const d0 = ld(src, srcStride, 0), d1 = ld(src, srcStride, 1);
-    const d2 = ld(src, srcStride, 2), d3 = ld(src, srcStride, 3);
     v128.store(dst, f32x4.sub(d0, d2));
     v128.store(dst + dstStride, f32x4.add(d1, d2));
     v128.store(dst + 2 * dstStride, f32x4.sub(d2, d1));
     v128.store(dst + 3 * dstStride, f32x4.sub(d1, d3));
     return;
   }
-  const d0 = ld(src, srcStride, 0), d1 = ld(src, srcStride, 1), d2 = ld(src, srcStride, 2);
-  const d3 = ld(src, srcStride, 3), d4 = ld(src, srcStride, 4), d5 = ld(src, srcStride, 5);
   const four = f32x4.splat(4);
   const five = f32x4.splat(5);
   const two = f32x4.splat(2);
@@ -174,16 +180,22 @@ function transformAt(m: i32, src: usize, srcStride: usize, dst: usize, dstStride
 /** A·p (m → α), the transpose of Aᵀ. */
 @inline
 function transformA(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  const p0 = ld(src, srcStride, 0), p1 = ld(src, srcStride, 1);
+  const p2 = m == 4 ? ld(src, srcStride, 2) : p0;
+  const p3 = m == 4 ? ld(src, srcStride, 3) : p0;
+  storeA(m, p0, p1, p2, p3, dst, dstStride);
+}
+
+/** Stores A·(p0, …, p_{m−1}) at dst + i·dstStride (p2, p3 unused for m = 2). */
+@inline
+function storeA(m: i32, p0: v128, p1: v128, p2: v128, p3: v128, dst: usize, dstStride: usize): void {
   if (m == 2) {
-    const p = ld(src, srcStride, 0), q = ld(src, srcStride, 1);
-    v128.store(dst, p);
-    v128.store(dst + dstStride, f32x4.add(p, q));
-    v128.store(dst + 2 * dstStride, f32x4.sub(p, q));
-    v128.store(dst + 3 * dstStride, f32x4.neg(q));
+    v128.store(dst, p0);
+    v128.store(dst + dstStride, f32x4.add(p0, p1));
+    v128.store(dst + 2 * dstStride, f32x4.sub(p0, p1));
+    v128.store(dst + 3 * dstStride, f32x4.neg(p1));
     return;
   }
-  const p0 = ld(src, srcStride, 0), p1 = ld(src, srcStride, 1);
-  const p2 = ld(src, srcStride, 2), p3 = ld(src, srcStride, 3);
   const even = f32x4.add(p0, p2); // rows 1, 2: p0 + p2 ± (p1 + p3)
   const odd = f32x4.add(p1, p3);
   const even4 = fma(f32x4.splat(4), p2, p0); // rows 3, 4: p0 + 4p2 ± 2(p1 + 4p3)
@@ -233,17 +245,6 @@ function pixel(src: usize, n: i32, y: i32, x: i32, H: i32, W: i32, C: i32, zeroR
   return src + ((<usize>(n * H + y) * W + x) * C) * 4;
 }
 
-/**
- * Copies the `size`×`size` block of 4-channel vectors at (y0, x0) of image n (zeros outside, and for n = −1)
- * into gather[a][b] (16 bytes each), for channels c..c+3; `ptrs` holds the block's pixel pointers.
- */
-@inline
-function gather(ptrs: usize, size: i32, c: usize, dst: usize): void {
-  for (let r = 0; r < size * size; r++) {
-    v128.store(dst + (<usize>r << 4), v128.load(<usize>load<u32>(ptrs + (<usize>r << 2)) + c));
-  }
-}
-
 /** Fills `ptrs` with the pixel pointers of the size×size block at (y0, x0) of image n. */
 @inline
 function blockPointers(
@@ -256,10 +257,24 @@ function blockPointers(
   }
 }
 
+/** Pointer r of the table at `ptrs` (a column of a patch: r = a·size + b). */
+@inline
+function ptrAt(ptrs: usize, r: i32): usize {
+  return <usize>load<u32>(ptrs + (<usize>r << 2));
+}
+
+/**
+ * Channel vectors per pass of the 2-D transforms: the first (column) pass of a tile writes CHUNK·α² vectors
+ * (18 KiB for α = 6) that the second (row) pass reads back while they are in L1.
+ */
+const CHUNK: i32 = 32;
+
 /**
  * V = Bᵀ d B for `count` tiles starting at tile t0 (tiles ≥ T read zeros), all C channels, into vb: the C
- * values of (tile tt, ξ) start at vb + tt·tileStride + ξ·xiStride (bytes). Scratch: `ptrs` α² pointers,
- * `tmp` 2α² vectors.
+ * values of (tile tt, ξ) start at vb + tt·tileStride + ξ·xiStride (bytes). Column by column, the α pixel
+ * pointers are loaded once and the column transform Bᵀ d[·][b] runs straight from the pixels for every channel
+ * vector of a chunk, into e[c][i][b] (α² vectors per channel vector); the row transforms then read e. Scratch:
+ * `ptrs` α² pointers, `tmp` CHUNK·α² vectors.
  */
 function inputTransform(
   m: i32, src: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
@@ -267,25 +282,39 @@ function inputTransform(
 ): void {
   const alpha = m + 2;
   const rowBytes = <usize>C << 2;
-  const d = tmp; // d[a][b]
-  const e = tmp + (<usize>(alpha * alpha) << 4); // (Bᵀ d)[i][b]
-  const row = <usize>alpha << 4;
+  const eRow = <usize>alpha << 4; // e[c][i][·]
+  const eVec = <usize>(alpha * alpha) << 4; // e[c][·][·]
   for (let tt = 0; tt < count; tt++) {
     const t = t0 + tt;
     const n = t < T ? t / (TH * TW) : -1;
     blockPointers(ptrs, src, n, m * ((t / TW) % TH) - 1, m * (t % TW) - 1, alpha, H, W, C, zeroRow);
     const v = vb + <usize>tt * tileStride;
-    for (let c: usize = 0; c < rowBytes; c += 16) {
-      gather(ptrs, alpha, c, d);
-      for (let b = 0; b < alpha; b++) transformBt(m, d + (<usize>b << 4), row, e + (<usize>b << 4), row);
-      for (let i = 0; i < alpha; i++) transformBt(m, e + <usize>i * row, 16, v + <usize>(i * alpha) * xiStride + c, xiStride);
+    for (let c0: usize = 0; c0 < rowBytes; c0 += <usize>CHUNK << 4) {
+      const c1 = min(rowBytes, c0 + (<usize>CHUNK << 4));
+      for (let b = 0; b < alpha; b++) {
+        const p0 = ptrAt(ptrs, b), p1 = ptrAt(ptrs, alpha + b);
+        const p2 = ptrAt(ptrs, 2 * alpha + b), p3 = ptrAt(ptrs, 3 * alpha + b);
+        const p4 = m == 4 ? ptrAt(ptrs, 4 * alpha + b) : p0;
+        const p5 = m == 4 ? ptrAt(ptrs, 5 * alpha + b) : p0;
+        let e = tmp + (<usize>b << 4);
+        for (let c = c0; c < c1; c += 16, e += eVec) {
+          const d0 = v128.load(p0 + c), d1 = v128.load(p1 + c), d2 = v128.load(p2 + c), d3 = v128.load(p3 + c);
+          const d4 = m == 4 ? v128.load(p4 + c) : d0;
+          const d5 = m == 4 ? v128.load(p5 + c) : d0;
+          storeBt(m, d0, d1, d2, d3, d4, d5, e, eRow);
+        }
+      }
+      let e = tmp;
+      for (let c = c0; c < c1; c += 16, e += eVec) {
+        for (let i = 0; i < alpha; i++) transformBt(m, e + <usize>i * eRow, 16, v + <usize>(i * alpha) * xiStride + c, xiStride);
+      }
     }
   }
 }
 
 /**
  * Ŷ = A dY Aᵀ (m×m → α×α) of the output gradient for `count` tiles from t0 (tiles ≥ tEnd read zeros), into yb
- * with strides as in inputTransform.
+ * with strides as in inputTransform, and in the same two passes (here e[c][i][b] is α×m per channel vector).
  */
 function gradientTransform(
   m: i32, dy: usize, t0: i32, count: i32, tEnd: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
@@ -293,25 +322,39 @@ function gradientTransform(
 ): void {
   const alpha = m + 2;
   const rowBytes = <usize>C << 2;
-  const d = tmp; // dY[a][b], m×m
-  const e = tmp + (<usize>(alpha * alpha) << 4); // (A dY)[i][b], α×m
-  const dRow = <usize>m << 4;
+  const eRow = <usize>m << 4;
+  const eVec = <usize>(alpha * m) << 4;
   for (let tt = 0; tt < count; tt++) {
     const t = t0 + tt;
     const n = t < tEnd ? t / (TH * TW) : -1;
     blockPointers(ptrs, dy, n, m * ((t / TW) % TH), m * (t % TW), m, H, W, C, zeroRow);
     const v = yb + <usize>tt * tileStride;
-    for (let c: usize = 0; c < rowBytes; c += 16) {
-      gather(ptrs, m, c, d);
-      for (let b = 0; b < m; b++) transformA(m, d + (<usize>b << 4), dRow, e + (<usize>b << 4), dRow);
-      for (let i = 0; i < alpha; i++) transformA(m, e + <usize>i * dRow, 16, v + <usize>(i * alpha) * xiStride + c, xiStride);
+    for (let c0: usize = 0; c0 < rowBytes; c0 += <usize>CHUNK << 4) {
+      const c1 = min(rowBytes, c0 + (<usize>CHUNK << 4));
+      for (let b = 0; b < m; b++) {
+        const p0 = ptrAt(ptrs, b), p1 = ptrAt(ptrs, m + b);
+        const p2 = m == 4 ? ptrAt(ptrs, 2 * m + b) : p0;
+        const p3 = m == 4 ? ptrAt(ptrs, 3 * m + b) : p0;
+        let e = tmp + (<usize>b << 4);
+        for (let c = c0; c < c1; c += 16, e += eVec) {
+          const q0 = v128.load(p0 + c), q1 = v128.load(p1 + c);
+          const q2 = m == 4 ? v128.load(p2 + c) : q0;
+          const q3 = m == 4 ? v128.load(p3 + c) : q0;
+          storeA(m, q0, q1, q2, q3, e, eRow);
+        }
+      }
+      let e = tmp;
+      for (let c = c0; c < c1; c += 16, e += eVec) {
+        for (let i = 0; i < alpha; i++) transformA(m, e + <usize>i * eRow, 16, v + <usize>(i * alpha) * xiStride + c, xiStride);
+      }
     }
   }
 }
 
 /**
  * Y = Aᵀ M A + bias for `count` tiles from t0 (only tiles < T and pixels inside the image are written), from
- * mb[tile][ξ][C] into out (NHWC, C channels), adding to it when accumulate; bias = 0: none.
+ * mb[tile][ξ][C] into out (NHWC, C channels), adding to it when accumulate; bias = 0: none. The column pass
+ * Aᵀ M[·][j] goes to tmp (m×α vectors); each row's Aᵀ is stored into the image directly.
  */
 function outputTransform(
   m: i32, mb: usize, t0: i32, count: i32, T: i32, TH: i32, TW: i32, H: i32, W: i32, C: i32,
@@ -321,7 +364,6 @@ function outputTransform(
   const rowBytes = <usize>C << 2;
   const xiRow = <usize>alpha * rowBytes; // from M[i][j] to M[i + 1][j]
   const e = tmp; // (Aᵀ M)[r][j], m×α
-  const y = tmp + (<usize>(alpha * alpha) << 4); // Y[r][q], m×m
   const eRow = <usize>alpha << 4;
   for (let tt = 0; tt < count; tt++) {
     const t = t0 + tt;
@@ -332,15 +374,29 @@ function outputTransform(
     const rows = min(m, H - y0);
     const cols = min(m, W - x0);
     const tile = mb + <usize>tt * <usize>(alpha * alpha) * rowBytes;
+    const corner = out + ((<usize>(n * H + y0) * W + x0) * C) * 4;
+    const imageRow = <usize>W * rowBytes;
     for (let c: usize = 0; c < rowBytes; c += 16) {
       const b = bias != 0 ? v128.load(bias + c) : f32x4.splat(0);
       for (let j = 0; j < alpha; j++) transformAt(m, tile + <usize>j * rowBytes + c, xiRow, e + (<usize>j << 4), eRow);
-      for (let r = 0; r < rows; r++) transformAt(m, e + <usize>r * eRow, 16, y + (<usize>(r * m) << 4), 16);
       for (let r = 0; r < rows; r++) {
-        const p = out + ((<usize>(n * H + y0 + r) * W + x0) * C) * 4 + c;
-        for (let q = 0; q < cols; q++) {
-          storeOut(p + <usize>q * rowBytes, f32x4.add(v128.load(y + (<usize>(r * m + q) << 4)), b), accumulate);
+        const er = e + <usize>r * eRow;
+        const m0 = v128.load(er), m1 = v128.load(er, 16), m2 = v128.load(er, 32), m3 = v128.load(er, 48);
+        const p = corner + <usize>r * imageRow + c;
+        if (m == 2) {
+          storeOut(p, f32x4.add(f32x4.add(f32x4.add(m0, m1), m2), b), accumulate);
+          if (cols > 1) storeOut(p + rowBytes, f32x4.add(f32x4.sub(f32x4.sub(m1, m2), m3), b), accumulate);
+          continue;
         }
+        const m4 = v128.load(er, 64), m5 = v128.load(er, 80);
+        const s12 = f32x4.add(m1, m2);
+        const d12 = f32x4.sub(m1, m2);
+        const s34 = f32x4.add(m3, m4);
+        const d34 = f32x4.sub(m3, m4);
+        storeOut(p, f32x4.add(f32x4.add(f32x4.add(m0, s12), s34), b), accumulate);
+        if (cols > 1) storeOut(p + rowBytes, f32x4.add(fma(f32x4.splat(2), d34, d12), b), accumulate);
+        if (cols > 2) storeOut(p + 2 * rowBytes, f32x4.add(fma(f32x4.splat(4), s34, s12), b), accumulate);
+        if (cols > 3) storeOut(p + 3 * rowBytes, f32x4.add(f32x4.add(fma(f32x4.splat(8), d34, d12), m5), b), accumulate);
       }
     }
   }
@@ -362,10 +418,10 @@ function tilesPerBlock(alpha: i32, K: i32, Nc: i32): i32 {
   return max(ROWS, min(64, fit & ~(ROWS - 1)));
 }
 
-/** Scratch bytes before the blocks: zero row (`channels` floats) | α² pointers | 2α² vectors. */
+/** Scratch bytes before the blocks: zero row (`channels` floats) | α² pointers | CHUNK·α² vectors (α ≤ 6). */
 @inline
 function headerBytes(channels: i32): usize {
-  return (<usize>channels << 2) + 144 + 1152;
+  return (<usize>channels << 2) + 144 + (<usize>(CHUNK * 36) << 4);
 }
 
 /**
