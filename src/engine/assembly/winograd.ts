@@ -158,23 +158,42 @@ function storeBt(m: i32, d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v
 /** Aᵀ·v (α → m). */
 @inline
 function transformAt(m: i32, src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  const m0 = ld(src, srcStride, 0), m1 = ld(src, srcStride, 1);
+  const m2 = ld(src, srcStride, 2), m3 = ld(src, srcStride, 3);
+  const m4 = m == 4 ? ld(src, srcStride, 4) : m0;
+  const m5 = m == 4 ? ld(src, srcStride, 5) : m0;
+  storeAt(m, m0, m1, m2, m3, m4, m5, dst, dstStride, m, false, f32x4.splat(0), false);
+}
+
+/**
+ * Stores the first `count` components of Aᵀ·(m0, …, m_{α−1}) at dst + k·dstStride (m4, m5 unused for m = 2),
+ * plus `bias` when withBias, added to what is there when accumulate.
+ */
+@inline
+function storeAt(
+  m: i32, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, dstStride: usize, count: i32,
+  withBias: bool, bias: v128, accumulate: bool,
+): void {
   if (m == 2) {
-    const m0 = ld(src, srcStride, 0), m1 = ld(src, srcStride, 1);
-    const m2 = ld(src, srcStride, 2), m3 = ld(src, srcStride, 3);
-    v128.store(dst, f32x4.add(f32x4.add(m0, m1), m2));
-    v128.store(dst + dstStride, f32x4.sub(f32x4.sub(m1, m2), m3));
+    storeOut(dst, addIf(withBias, f32x4.add(f32x4.add(m0, m1), m2), bias), accumulate);
+    if (count > 1) storeOut(dst + dstStride, addIf(withBias, f32x4.sub(f32x4.sub(m1, m2), m3), bias), accumulate);
     return;
   }
-  const m0 = ld(src, srcStride, 0), m1 = ld(src, srcStride, 1), m2 = ld(src, srcStride, 2);
-  const m3 = ld(src, srcStride, 3), m4 = ld(src, srcStride, 4), m5 = ld(src, srcStride, 5);
   const s12 = f32x4.add(m1, m2);
   const d12 = f32x4.sub(m1, m2);
   const s34 = f32x4.add(m3, m4);
   const d34 = f32x4.sub(m3, m4);
-  v128.store(dst, f32x4.add(f32x4.add(m0, s12), s34));
-  v128.store(dst + dstStride, fma(f32x4.splat(2), d34, d12));
-  v128.store(dst + 2 * dstStride, fma(f32x4.splat(4), s34, s12));
-  v128.store(dst + 3 * dstStride, f32x4.add(fma(f32x4.splat(8), d34, d12), m5));
+  storeOut(dst, addIf(withBias, f32x4.add(f32x4.add(m0, s12), s34), bias), accumulate);
+  if (count > 1) storeOut(dst + dstStride, addIf(withBias, fma(f32x4.splat(2), d34, d12), bias), accumulate);
+  if (count > 2) storeOut(dst + 2 * dstStride, addIf(withBias, fma(f32x4.splat(4), s34, s12), bias), accumulate);
+  if (count > 3) {
+    storeOut(dst + 3 * dstStride, addIf(withBias, f32x4.add(fma(f32x4.splat(8), d34, d12), m5), bias), accumulate);
+  }
+}
+
+@inline
+function addIf(yes: bool, v: v128, b: v128): v128 {
+  return yes ? f32x4.add(v, b) : v;
 }
 
 /** A·p (m → α), the transpose of Aᵀ. */
@@ -382,21 +401,9 @@ function outputTransform(
       for (let r = 0; r < rows; r++) {
         const er = e + <usize>r * eRow;
         const m0 = v128.load(er), m1 = v128.load(er, 16), m2 = v128.load(er, 32), m3 = v128.load(er, 48);
-        const p = corner + <usize>r * imageRow + c;
-        if (m == 2) {
-          storeOut(p, f32x4.add(f32x4.add(f32x4.add(m0, m1), m2), b), accumulate);
-          if (cols > 1) storeOut(p + rowBytes, f32x4.add(f32x4.sub(f32x4.sub(m1, m2), m3), b), accumulate);
-          continue;
-        }
-        const m4 = v128.load(er, 64), m5 = v128.load(er, 80);
-        const s12 = f32x4.add(m1, m2);
-        const d12 = f32x4.sub(m1, m2);
-        const s34 = f32x4.add(m3, m4);
-        const d34 = f32x4.sub(m3, m4);
-        storeOut(p, f32x4.add(f32x4.add(f32x4.add(m0, s12), s34), b), accumulate);
-        if (cols > 1) storeOut(p + rowBytes, f32x4.add(fma(f32x4.splat(2), d34, d12), b), accumulate);
-        if (cols > 2) storeOut(p + 2 * rowBytes, f32x4.add(fma(f32x4.splat(4), s34, s12), b), accumulate);
-        if (cols > 3) storeOut(p + 3 * rowBytes, f32x4.add(f32x4.add(fma(f32x4.splat(8), d34, d12), m5), b), accumulate);
+        const m4 = m == 4 ? v128.load(er, 64) : m0;
+        const m5 = m == 4 ? v128.load(er, 80) : m0;
+        storeAt(m, m0, m1, m2, m3, m4, m5, corner + <usize>r * imageRow + c, rowBytes, cols, true, b, accumulate);
       }
     }
   }

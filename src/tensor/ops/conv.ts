@@ -1,6 +1,8 @@
 /**
- * 2-D convolution on NHWC tensors: implicit GEMM kernels (src/engine/assembly/conv.ts), and Winograd
- * F(m×m, 3×3), m = 2 or 4, for 3×3 stride-1 'same' convolutions (src/engine/assembly/winograd.ts).
+ * 2-D convolution on NHWC tensors: implicit GEMM kernels (src/engine/assembly/conv.ts), Winograd
+ * F(m×m, 3×3), m = 2 or 4, for 3×3 stride-1 'same' convolutions (src/engine/assembly/winograd.ts), and
+ * single-channel kernels for stride-1 convolutions with one input or output channel
+ * (src/engine/assembly/thinconv.ts).
  */
 import type { Engine } from '../../engine/engine.js';
 import type { Tensor } from '../tensor.js';
@@ -15,8 +17,8 @@ export interface Conv2dOptions {
 /**
  * y[N, Ho, Wo, Cout] = conv2d(x[N, H, W, Cin], w[kh, kw, Cin, Cout]) + b[Cout], zero padding,
  * Ho = ⌊(H + 2·pad − kh)/stride⌋ + 1; the kernels add the bias as they write y. Backward: input and weight
- * gradients by their own implicit-GEMM kernels (or Winograd's, see winogradEligible), the bias gradient by
- * a column sum.
+ * gradients by their own implicit-GEMM kernels (or Winograd's, see winogradEligible, or the single-channel
+ * ones, see thinConvEligible), the bias gradient by a column sum.
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOptions = {}): Tensor {
   assertShape(x, 4, 'conv2d input (NHWC)');
@@ -35,7 +37,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, options: Conv2dOp
   const geom = [H, W, Cin, Ho, Wo, Cout, kh, kw, stride, pad];
   const winograd = engine.winograd && winogradEligible(kh, kw, stride, pad, Cin, Cout);
   const thin = thinConvEligible(stride, Cin, Cout);
-  const thinGeom: ThinConvGeometry = { N, H, W, Ho, Wo, C: Cin * Cout, kh, kw, pad };
+  const thinGeom: ThinConvGeometry = { N, H, W, Ho, Wo, C: Cin * Cout, kh, kw, pad }; // Cin or Cout is 1
   const y = ctx.empty([N, Ho, Wo, Cout]);
   const bias = b ? b.ptr : 0;
   if (winograd) winogradConv(engine, x.ptr, w.ptr, bias, y.ptr, [N, H, W, Cin, Cout], false);
