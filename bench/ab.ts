@@ -106,10 +106,18 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < iters; i++) {
     // A B, then B A: drift within a pair cancels over two pairs.
-    const [x, y] = i % 2 === 0 ? [time(a), time(b)] : (([q, p]) => [p, q])([time(b), time(a)]);
-    ta.push(x);
-    tb.push(y);
-    ratios.push(y / x);
+    let msA: number;
+    let msB: number;
+    if (i % 2 === 0) {
+      msA = time(a);
+      msB = time(b);
+    } else {
+      msB = time(b);
+      msA = time(a);
+    }
+    ta.push(msA);
+    tb.push(msB);
+    ratios.push(msB / msA);
   }
   const pa = new Map(a.profile());
   const pb = b.profile();
