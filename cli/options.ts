@@ -36,3 +36,12 @@ export function parseChoice<T extends string>(flag: string, value: string, choic
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw new UserError(`${flag} must be one of ${choices.join(', ')}; got "${value}"`);
 }
+
+/** A comma-separated list of integers ("32,64"), each checked as parseIntOption does. */
+export function parseListOption(
+  flag: string,
+  value: string,
+  range: { min?: number; max?: number } = {},
+): number[] {
+  return value.split(',').map((item) => parseIntOption(flag, item, range));
+}

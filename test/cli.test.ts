@@ -187,6 +187,41 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
   });
 });
 
+describe('elbo train ddpm --init-from (warm start of a grown UNet)', () => {
+  it('takes the trained weights, adds blocks that start as the identity, and refuses mismatched sizes', () => {
+    const base = ['--data', 'mnist', '--batch', '4', '--diffusion-steps', '20', '--threads', '2'];
+    const source = tmp();
+    expect(elbo('train', 'ddpm', ...base, '--channels', '8,16', '--steps', '2', '--out', source).code).toBe(
+      0,
+    );
+    const from = join(source, 'checkpoint.safetensors');
+    const grown = tmp();
+    const grow = ['--channels', '8,16', '--res-blocks', '1,2', '--attention', '1', '--init-from', from];
+    const r = elbo('train', 'ddpm', ...base, ...grow, '--steps', '2', '--out', grown);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/new, starting as the identity: rb2_2, rb2_attn, up2_2, up2_attn/);
+    const state = decodeTrainingState(new Uint8Array(readFileSync(join(grown, 'checkpoint.safetensors'))));
+    expect(state.meta.kind === 'ddpm' && state.meta.config).toMatchObject({
+      model: { unet: { resBlocks: [1, 2], attentionLevels: [1] } },
+      warmStart: { from, step: 2 },
+    });
+    expect(state.meta.step).toBe(2);
+
+    const wider = elbo('train', 'ddpm', ...base, '--channels', '8,24', '--init-from', from, '--out', tmp());
+    expect(wider.code).toBe(2);
+    expect(wider.stderr).toMatch(/checkpoint\.safetensors: "rb2\.conv1\.weight" has shape/);
+    expect(elbo('train', 'ddpm', ...base, '--res-blocks', '1', '--out', tmp()).stderr).toMatch(
+      /--res-blocks needs one count per level of --channels \(2\), got "1"/,
+    );
+    expect(elbo('train', 'ddpm', ...base, '--attention', '2', '--out', tmp()).stderr).toMatch(
+      /--attention must be ≤ 1, got 2/,
+    );
+    expect(
+      elbo('train', 'ddpm', ...base, '--init-from', from, '--resume', from, '--out', tmp()).stderr,
+    ).toMatch(/--resume and --init-from exclude each other/);
+  });
+});
+
 describe('elbo train ddpm --anneal', () => {
   it('decays the learning rate linearly to 0 over the last n steps, also when added on --resume', () => {
     const dir = tmp();

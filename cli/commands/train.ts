@@ -10,7 +10,7 @@ import type { Context } from '../../src/tensor/tensor.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
-import { parseFloatOption, parseIntOption } from '../options.js';
+import { parseFloatOption, parseIntOption, parseListOption } from '../options.js';
 import { openTrainingData } from '../trainingData.js';
 import {
   checkpointKind,
@@ -35,7 +35,10 @@ interface TrainOptions extends CommonTrainOptions {
   diffusionSteps: string;
   prediction: string;
   channels: string;
+  resBlocks?: string;
+  attention?: string;
   anneal?: string;
+  initFrom?: string;
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -58,6 +61,14 @@ export function registerTrainCommand(program: Command): void {
     .option('--diffusion-steps <T>', 'number of diffusion steps T', '1000')
     .option('--prediction <p>', `what the network predicts: ${PREDICTIONS.join(', ')}`, 'eps')
     .option('--channels <list>', 'UNet channels per resolution level (images only)', '32,64')
+    .option(
+      '--res-blocks <list>',
+      'UNet residual blocks per level, encoder and decoder each (default: 1 per level)',
+    )
+    .option(
+      '--attention <levels>',
+      'UNet levels (0 = full resolution) with self-attention after their blocks, besides the middle (default: none)',
+    )
     .option('--seed <n>', 'random seed (initialisation, data order, noise)', '0')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--out <dir>', 'output directory', 'runs/ddpm')
@@ -72,6 +83,11 @@ export function registerTrainCommand(program: Command): void {
       '--resume <file>',
       'continue from this checkpoint (its config is used; --steps sets the new total, --anneal may be added)',
     )
+    .option(
+      '--init-from <file>',
+      "start from this DDPM checkpoint's EMA weights, with the architecture and settings given here; added " +
+        'residual blocks and attention layers start as the identity, Adam and the step count start afresh',
+    )
     .action(async (opts: TrainOptions) => {
       await trainDdpm(opts);
     });
@@ -85,7 +101,18 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
   if (!isPrediction(opts.prediction))
     throw new UserError(`--prediction must be one of ${PREDICTIONS.join(', ')}; got "${opts.prediction}"`);
   const isImage = dataShape.length === 3;
-  const channels = opts.channels.split(',').map((c) => parseIntOption('--channels', c, { min: 1 }));
+  const channels = parseListOption('--channels', opts.channels, { min: 1 });
+  const levels = channels.length;
+  const resBlocks =
+    opts.resBlocks === undefined ? undefined : parseListOption('--res-blocks', opts.resBlocks, { min: 1 });
+  if (resBlocks && resBlocks.length !== levels)
+    throw new UserError(
+      `--res-blocks needs one count per level of --channels (${levels}), got "${opts.resBlocks}"`,
+    );
+  const attentionLevels =
+    opts.attention === undefined
+      ? undefined
+      : parseListOption('--attention', opts.attention, { min: 0, max: levels - 1 });
   return {
     dataset: opts.data,
     dataShape,
@@ -98,6 +125,8 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
             timeEmbeddingDim: 64,
             timeHiddenDim: 128,
             groups: 8,
+            ...(resBlocks ? { resBlocks } : {}),
+            ...(attentionLevels ? { attentionLevels } : {}),
           },
         }
       : { kind: 'mlp', mlp: { dims: dataShape[0], hidden: 128, layers: 3, timeEmbeddingDim: 32 } },
@@ -126,6 +155,8 @@ async function trainDdpm(opts: TrainOptions): Promise<void> {
   const parsed = parseCommonTrainOptions(opts);
   await withEngine(parsed.threads, (ctx: Context) => {
     let trainer: DdpmTrainer;
+    if (opts.resume && opts.initFrom)
+      throw new UserError('--resume and --init-from exclude each other; give one');
     if (opts.resume) {
       const state = decodeCheckpointOrExplain(opts.resume);
       if (state.meta.kind !== 'ddpm')
@@ -136,7 +167,23 @@ async function trainDdpm(opts: TrainOptions): Promise<void> {
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
     } else {
       const data = openTrainingData(opts.data, parseIntOption('--seed', opts.seed));
-      trainer = new DdpmTrainer(ctx, configFromOptions(opts, data.shape), data.source);
+      const config = configFromOptions(opts, data.shape);
+      if (opts.initFrom) {
+        const source = decodeCheckpointOrExplain(opts.initFrom);
+        if (source.meta.kind !== 'ddpm')
+          throw new UserError(`${opts.initFrom} is a ${checkpointKind(source)} checkpoint, not a DDPM`);
+        config.warmStart = { from: opts.initFrom, step: source.meta.step };
+        trainer = new DdpmTrainer(ctx, config, data.source);
+        const report = restoreOrExplainWith(opts.initFrom, () => trainer.warmStartFrom(source.tensors));
+        const grown = report.newBlocks.length
+          ? `; new, starting as the identity: ${report.newBlocks.join(', ')}`
+          : '';
+        process.stderr.write(
+          `starting from ${opts.initFrom} (step ${source.meta.step}): ${report.copied} tensors copied${grown}\n`,
+        );
+      } else {
+        trainer = new DdpmTrainer(ctx, config, data.source);
+      }
     }
     runTrainingLoop(trainer, opts.out, parsed, opts.resume !== undefined, {
       plot: { title: 'L_simple during training', yLabel: 'loss', logY: true },

@@ -10,7 +10,7 @@ import type { Context } from '../../src/tensor/tensor.js';
 import { ACTIVATIONS, type Activation, type VaeArchitecture, type VaeConfig } from '../../src/vae/config.js';
 import { VaeTrainer, type VaeTrainingState } from '../../src/vae/trainer.js';
 import { withEngine } from '../engine.js';
-import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
+import { parseChoice, parseFloatOption, parseIntOption, parseListOption } from '../options.js';
 import { openTrainingData } from '../trainingData.js';
 import {
   checkpointKind,
@@ -89,7 +89,7 @@ export function registerTrainVaeCommand(train: Command): void {
 }
 
 function parseList(flag: string, value: string): number[] {
-  return value.split(',').map((c) => parseIntOption(flag, c, { min: 1, max: 100000 }));
+  return parseListOption(flag, value, { min: 1, max: 100000 });
 }
 
 export function vaeConfigFromOptions(opts: TrainVaeOptions, dataShape: number[]): VaeConfig {

@@ -25,6 +25,16 @@ export interface UNetConfig {
   timeHiddenDim: number;
   /** GroupNorm groups (must divide every channel count). */
   groups: number;
+  /**
+   * Residual blocks per level, in the encoder and again in the decoder (default: 1 per level; absent in configs
+   * written before it existed). [Ho20] uses 2.
+   */
+  resBlocks?: readonly number[];
+  /**
+   * Levels (0 = full resolution) that get a self-attention layer after their residual blocks, in the encoder and
+   * in the decoder, besides the one in the middle (default: none). [Ho20] attends at 16×16.
+   */
+  attentionLevels?: readonly number[];
 }
 
 /** The reference network of shared/bench/reference_unet.py. */
@@ -138,10 +148,15 @@ export class UNet implements Module {
   readonly t1: Linear;
   readonly t2: Linear;
   readonly convIn: Conv2d;
-  /** Per level l: encoder block rb{l+1}, downsampling conv down{l+1}, decoder block up{l+1}. */
-  readonly encoder: ResBlock[] = [];
+  /**
+   * Per level l: encoder blocks rb{l+1}, rb{l+1}_2, …, optional attention rb{l+1}_attn, downsampling conv
+   * down{l+1}; decoder blocks up{l+1}, up{l+1}_2, …, optional attention up{l+1}_attn.
+   */
+  readonly encoder: ResBlock[][] = [];
+  readonly encoderAttention: (Attention | null)[] = [];
   readonly down: Conv2d[] = [];
-  readonly decoder: ResBlock[] = [];
+  readonly decoder: ResBlock[][] = [];
+  readonly decoderAttention: (Attention | null)[] = [];
   readonly mid1: ResBlock;
   readonly attn: Attention;
   readonly mid2: ResBlock;
@@ -156,9 +171,17 @@ export class UNet implements Module {
     this.t2 = new Linear(ctx, timeHiddenDim, timeHiddenDim, rng);
     this.convIn = new Conv2d(ctx, config.imageChannels, channels[0], 3, rng, 1, 1);
     // Creation order = PyTorch's module order, so the same seed-independent names line up.
+    // Extra blocks and attention layers are created after a level's first block, so the default config consumes
+    // the generator exactly as before.
+    const blocks = (l: number) => config.resBlocks?.[l] ?? 1;
+    const attends = (l: number) => config.attentionLevels?.includes(l) ?? false;
+    const extraBlocks = (l: number, ch: number) =>
+      Array.from({ length: blocks(l) - 1 }, () => new ResBlock(ctx, ch, ch, timeHiddenDim, groups, rng));
     let prev = channels[0];
-    for (const ch of channels) {
-      this.encoder.push(new ResBlock(ctx, prev, ch, timeHiddenDim, groups, rng));
+    for (const [l, ch] of channels.entries()) {
+      const first = new ResBlock(ctx, prev, ch, timeHiddenDim, groups, rng);
+      this.encoder.push([first, ...extraBlocks(l, ch)]);
+      this.encoderAttention.push(attends(l) ? new Attention(ctx, ch, groups, rng) : null);
       this.down.push(new Conv2d(ctx, ch, ch, 3, rng, 2, 1));
       prev = ch;
     }
@@ -167,12 +190,12 @@ export class UNet implements Module {
     this.attn = new Attention(ctx, bottom, groups, rng);
     this.mid2 = new ResBlock(ctx, bottom, bottom, timeHiddenDim, groups, rng);
     let cur = bottom;
-    const decoder: ResBlock[] = [];
     for (let l = channels.length - 1; l >= 0; l--) {
-      decoder[l] = new ResBlock(ctx, cur + channels[l], channels[l], timeHiddenDim, groups, rng);
+      const first = new ResBlock(ctx, cur + channels[l], channels[l], timeHiddenDim, groups, rng);
+      this.decoder[l] = [first, ...extraBlocks(l, channels[l])];
+      this.decoderAttention[l] = attends(l) ? new Attention(ctx, channels[l], groups, rng) : null;
       cur = channels[l];
     }
-    this.decoder = decoder;
     this.gnOut = new GroupNorm(ctx, groups, channels[0]);
     this.convOut = new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1);
   }
@@ -185,13 +208,16 @@ export class UNet implements Module {
     let h = this.convIn.forward(x);
     const skips: Tensor[] = [];
     for (let l = 0; l < this.encoder.length; l++) {
-      h = this.encoder[l].forward(h, te);
+      for (const block of this.encoder[l]) h = block.forward(h, te);
+      h = this.encoderAttention[l]?.forward(h) ?? h;
       skips.push(h);
       h = this.down[l].forward(h);
     }
     h = this.mid2.forward(this.attn.forward(this.mid1.forward(h, te)), te);
     for (let l = this.decoder.length - 1; l >= 0; l--) {
-      h = this.decoder[l].forward(concatChannels(upsampleNearest2x(h), skips[l]), te);
+      h = concatChannels(upsampleNearest2x(h), skips[l]);
+      for (const block of this.decoder[l]) h = block.forward(h, te);
+      h = this.decoderAttention[l]?.forward(h) ?? h;
     }
     return this.convOut.forward(this.gnOut.forwardSilu(h));
   }
@@ -202,11 +228,17 @@ export class UNet implements Module {
       ['t2', this.t2],
       ['conv_in', this.convIn],
     ];
+    const level = (name: string, blocks: ResBlock[], attention: Attention | null) => {
+      blocks.forEach((b, j) => entries.push([j === 0 ? name : `${name}_${j + 1}`, b]));
+      if (attention) entries.push([`${name}_attn`, attention]);
+    };
     for (let l = 0; l < this.encoder.length; l++) {
-      entries.push([`rb${l + 1}`, this.encoder[l]], [`down${l + 1}`, this.down[l]]);
+      level(`rb${l + 1}`, this.encoder[l], this.encoderAttention[l]);
+      entries.push([`down${l + 1}`, this.down[l]]);
     }
     entries.push(['mid1', this.mid1], ['attn', this.attn], ['mid2', this.mid2]);
-    for (let l = this.decoder.length - 1; l >= 0; l--) entries.push([`up${l + 1}`, this.decoder[l]]);
+    for (let l = this.decoder.length - 1; l >= 0; l--)
+      level(`up${l + 1}`, this.decoder[l], this.decoderAttention[l]);
     entries.push(['gn_out', this.gnOut], ['conv_out', this.convOut]);
     return collectParameters(prefix, entries);
   }
@@ -224,4 +256,14 @@ export function validateUNetConfig(c: UNetConfig): void {
       bad(`channel count ${ch} must be a positive multiple of groups = ${c.groups}`);
   }
   if (c.timeEmbeddingDim % 2 !== 0) bad(`timeEmbeddingDim must be even, got ${c.timeEmbeddingDim}`);
+  if (c.resBlocks !== undefined) {
+    if (c.resBlocks.length !== c.channels.length)
+      bad(`resBlocks needs one count per level (${c.channels.length}), got ${c.resBlocks.length}`);
+    for (const n of c.resBlocks)
+      if (!Number.isInteger(n) || n < 1) bad(`resBlocks must be integers ≥ 1, got ${n}`);
+  }
+  for (const l of c.attentionLevels ?? []) {
+    if (!Number.isInteger(l) || l < 0 || l >= c.channels.length)
+      bad(`attention level ${l} must be an integer in 0 … ${c.channels.length - 1}`);
+  }
 }

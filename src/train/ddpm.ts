@@ -7,7 +7,6 @@
  *
  * [Ho20] arXiv:2006.11239v2 · [SH22] arXiv:2202.00512v2 (v-prediction) · [ND21] arXiv:2102.09672v1
  */
-import { exportTrainingTensors, loadTrainingTensors } from './trainingTensors.js';
 import { noiseSchedule, type NoiseSchedule, type ScheduleName } from '../diffusion/schedule.js';
 import type { Prediction } from '../diffusion/parameterization.js';
 import { assertNever } from '../math/checks.js';
@@ -21,6 +20,8 @@ import type { Context, Tensor } from '../tensor/tensor.js';
 import { copyParameters, emaDecayAt, updateEma } from './ema.js';
 import { clipGradNorm, linearDecayLr, type LrDecay, NonFiniteError, warmupLr } from './gradients.js';
 import { Adam } from './optim.js';
+import { exportTrainingTensors, loadTrainingTensors, type NamedArrays } from './trainingTensors.js';
+import { warmStart, type WarmStartReport } from './warmStart.js';
 
 export type DenoiserConfig = { kind: 'unet'; unet: UNetConfig } | { kind: 'mlp'; mlp: MlpDenoiserConfig };
 
@@ -47,6 +48,8 @@ export interface DdpmConfig {
   gradClip: number;
   emaDecay: number;
   seed: number;
+  /** Where the weights came from when training began from another checkpoint's (see warmStart.ts). */
+  warmStart?: { from: string; step: number };
 }
 
 /** Where training batches come from; its state is saved in checkpoints so resumed runs see the same data. */
@@ -127,6 +130,18 @@ export class DdpmTrainer {
     this.opt = new Adam(ctx, this.model, { lr: config.lr });
     this.rng = init.split();
     this.dims = config.dataShape.reduce((a, b) => a * b, 1);
+  }
+
+  /**
+   * Before the first step: takes a trained checkpoint's EMA weights (tensors "ema.*") into the model and its
+   * EMA, new residual blocks and attention layers starting as the identity (warmStart.ts); Adam starts afresh.
+   */
+  warmStartFrom(tensors: NamedArrays): WarmStartReport {
+    if (this.step !== 0)
+      throw new Error(`warm start only before training (this trainer is at step ${this.step})`);
+    const report = warmStart(this.model, tensors, 'ema.');
+    copyParameters(this.ctx, this.model, this.ema);
+    return report;
   }
 
   /** x_t and the regression target for a batch x0 (float32), with t_i ~ U{0..T−1}, ε ~ N(0, I). */

@@ -1,0 +1,74 @@
+/**
+ * Warm start by function-preserving growth ([Chen16] §2.2, "Net2DeeperNet"): a network with more residual
+ * blocks or attention layers than a trained one takes every trained weight that exists under the same name, and
+ * each block the trained network lacks starts as the identity. A residual block computes x + conv2(…) and an
+ * attention layer x + proj(…), so zeroing that last layer's weight and bias makes the new block pass x through
+ * unchanged: the grown network computes exactly the trained network's function, and training goes on from
+ * there. The new block still learns: conv2's (proj's) gradient is its input times the output gradient, not 0.
+ *
+ * [Chen16] Chen, Goodfellow, Shlens 2016, "Net2Net", arXiv:1511.05641v4
+ */
+import type { Module } from '../nn/module.js';
+import type { NamedArrays } from './trainingTensors.js';
+
+/** The last layer of a residual branch, by module type: zeroed, it makes the block the identity. */
+const RESIDUAL_OUTPUT_LAYERS = ['conv2', 'proj'];
+
+export interface WarmStartReport {
+  /** Parameters copied from the trained network. */
+  copied: number;
+  /** Top-level modules the trained network lacks, which start as the identity. */
+  newBlocks: string[];
+}
+
+/**
+ * Loads `source` (named arrays, keys `${prefix}${name}`, e.g. a checkpoint's "ema." weights) into `model`.
+ * Throws (naming the parameter) if a shared name has another shape, if a module the source has is missing some
+ * of its parameters, or if a new module cannot start as the identity (it has a skip convolution or no residual
+ * output layer).
+ */
+export function warmStart(model: Module, source: NamedArrays, prefix: string): WarmStartReport {
+  const topLevel = (name: string) => name.split('.')[0];
+  const sourceModules = new Set<string>();
+  for (const key of source.keys())
+    if (key.startsWith(prefix)) sourceModules.add(topLevel(key.slice(prefix.length)));
+  if (sourceModules.size === 0) throw new Error(`the source has no tensors named "${prefix}…"`);
+
+  const params = model.namedParameters();
+  const newBlocks = new Set<string>();
+  let copied = 0;
+  for (const [name, p] of params) {
+    const entry = source.get(prefix + name);
+    if (entry) {
+      if (entry.shape.join() !== p.shape.join()) {
+        throw new Error(
+          `"${name}" has shape [${entry.shape.join(', ')}] in the source and [${p.shape.join(', ')}] here: ` +
+            'only residual blocks and attention layers can be added, other sizes must stay as they were',
+        );
+      }
+      p.view().set(entry.data);
+      copied++;
+      continue;
+    }
+    const module = topLevel(name);
+    if (sourceModules.has(module)) {
+      throw new Error(`the source has "${module}" but not its parameter "${name}": the architectures differ`);
+    }
+    newBlocks.add(module);
+  }
+  for (const module of newBlocks) {
+    const own = params.filter(([name]) => topLevel(name) === module);
+    const layer = (name: string) => name.split('.')[1];
+    if (own.some(([name]) => layer(name) === 'skip')) {
+      throw new Error(`new block "${module}" changes the channel count, so it cannot start as the identity`);
+    }
+    const outputs = own.filter(([name]) => RESIDUAL_OUTPUT_LAYERS.includes(layer(name)));
+    if (outputs.length === 0) {
+      throw new Error(
+        `new module "${module}" is not a residual block or attention layer; it cannot be added`,
+      );
+    }
+    for (const [, p] of outputs) p.view().fill(0);
+  }
+  return { copied, newBlocks: [...newBlocks] };
+}
