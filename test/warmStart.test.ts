@@ -93,6 +93,10 @@ describe('warmStart', () => {
     expect(() => warmStart(new UNet(ctx, SMALL, Rng.fromSeed(2)), partial, 'ema.')).toThrow(
       /has "mid1" but not its parameter "mid1\.temb\.bias"/,
     );
+    const grown = asEmaTensors(new UNet(ctx, GROWN, Rng.fromSeed(1)));
+    expect(() => warmStart(new UNet(ctx, SMALL, Rng.fromSeed(2)), grown, 'ema.')).toThrow(
+      /the source has rb2_2, rb2_attn, up2_2, up2_attn, which this network lacks/,
+    );
     const without = (module: string) => {
       const t = asEmaTensors(new UNet(ctx, SMALL, Rng.fromSeed(1)));
       for (const key of [...t.keys()]) if (key.startsWith(`ema.${module}.`)) t.delete(key);

@@ -23,9 +23,9 @@ export interface WarmStartReport {
 
 /**
  * Loads `source` (named arrays, keys `${prefix}${name}`, e.g. a checkpoint's "ema." weights) into `model`.
- * Throws (naming the parameter) if a shared name has another shape, if a module the source has is missing some
- * of its parameters, or if a new module cannot start as the identity (it has a skip convolution or no residual
- * output layer).
+ * Throws (naming the parameter or module) if a shared name has another shape, if the source has a module this
+ * network lacks or a module here lacks some of the source's parameters, or if a new module cannot start as the
+ * identity (it has a skip convolution or no residual output layer).
  */
 export function warmStart(model: Module, source: NamedArrays, prefix: string): WarmStartReport {
   const topLevel = (name: string) => name.split('.')[0];
@@ -35,6 +35,13 @@ export function warmStart(model: Module, source: NamedArrays, prefix: string): W
   if (sourceModules.size === 0) throw new Error(`the source has no tensors named "${prefix}…"`);
 
   const params = model.namedParameters();
+  const modules = new Set(params.map(([name]) => topLevel(name)));
+  const dropped = [...sourceModules].filter((m) => !modules.has(m));
+  if (dropped.length > 0) {
+    throw new Error(
+      `the source has ${dropped.join(', ')}, which this network lacks: a warm start can add blocks, not remove them`,
+    );
+  }
   const newBlocks = new Set<string>();
   let copied = 0;
   for (const [name, p] of params) {
