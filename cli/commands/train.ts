@@ -158,9 +158,7 @@ async function trainDdpm(opts: TrainOptions): Promise<void> {
     if (opts.resume && opts.initFrom)
       throw new UserError('--resume and --init-from exclude each other; give one');
     if (opts.resume) {
-      const state = decodeCheckpointOrExplain(opts.resume);
-      if (state.meta.kind !== 'ddpm')
-        throw new UserError(`${opts.resume} is a ${checkpointKind(state)} checkpoint, not a DDPM`);
+      const state = readDdpmCheckpoint(opts.resume);
       const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
       state.meta.config = { ...state.meta.config, ...annealOption(opts) };
       trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
@@ -168,27 +166,40 @@ async function trainDdpm(opts: TrainOptions): Promise<void> {
     } else {
       const data = openTrainingData(opts.data, parseIntOption('--seed', opts.seed));
       const config = configFromOptions(opts, data.shape);
-      if (opts.initFrom) {
-        const source = decodeCheckpointOrExplain(opts.initFrom);
-        if (source.meta.kind !== 'ddpm')
-          throw new UserError(`${opts.initFrom} is a ${checkpointKind(source)} checkpoint, not a DDPM`);
-        config.warmStart = { from: opts.initFrom, step: source.meta.step };
-        trainer = new DdpmTrainer(ctx, config, data.source);
-        const report = restoreOrExplainWith(opts.initFrom, () => trainer.warmStartFrom(source.tensors));
-        const grown = report.newBlocks.length
-          ? `; new, starting as the identity: ${report.newBlocks.join(', ')}`
-          : '';
-        process.stderr.write(
-          `starting from ${opts.initFrom} (step ${source.meta.step}): ${report.copied} tensors copied${grown}\n`,
-        );
-      } else {
-        trainer = new DdpmTrainer(ctx, config, data.source);
-      }
+      trainer = opts.initFrom
+        ? warmStartedTrainer(ctx, opts.initFrom, config, data.source)
+        : new DdpmTrainer(ctx, config, data.source);
     }
     runTrainingLoop(trainer, opts.out, parsed, opts.resume !== undefined, {
       plot: { title: 'L_simple during training', yLabel: 'loss', logY: true },
     });
   });
+}
+
+/** Decodes a checkpoint file that must hold a DDPM (UserError naming the file otherwise). */
+function readDdpmCheckpoint(path: string): TrainingState {
+  const state = decodeCheckpointOrExplain(path);
+  if (state.meta.kind !== 'ddpm')
+    throw new UserError(`${path} is a ${checkpointKind(state)} checkpoint, not a DDPM`);
+  return state;
+}
+
+/** A new trainer for `config` that starts from the EMA weights of the DDPM checkpoint at `path` (--init-from). */
+function warmStartedTrainer(ctx: Context, path: string, config: DdpmConfig, data: BatchSource): DdpmTrainer {
+  const source = readDdpmCheckpoint(path);
+  const trainer = new DdpmTrainer(
+    ctx,
+    { ...config, warmStart: { from: path, step: source.meta.step } },
+    data,
+  );
+  const report = restoreOrExplainWith(path, () => trainer.warmStartFrom(source.tensors));
+  const grown = report.newBlocks.length
+    ? `; new, starting as the identity: ${report.newBlocks.join(', ')}`
+    : '';
+  process.stderr.write(
+    `starting from ${path} (step ${source.meta.step}): ${report.copied} tensors copied${grown}\n`,
+  );
+  return trainer;
 }
 
 /** DdpmTrainer.restore with its errors (missing tensors, wrong shapes) turned into user errors naming the file. */
