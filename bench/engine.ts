@@ -41,6 +41,8 @@ interface Result {
   profile_step_ms?: number;
   relaxed_simd?: boolean;
   lost_wakeups?: number;
+  /** Per thread in the profiled step: milliseconds inside kernels, chunks run. */
+  thread_busy?: { busyMs: number; chunks: number }[];
 }
 
 function median(xs: number[]): number {
@@ -102,6 +104,7 @@ async function runOurs(threads: number): Promise<Result> {
   trainStep();
   const profile_step_ms = performance.now() - tProfile;
   const profile = engine.stopProfile();
+  const thread_busy = engine.threadBusy();
   const lost = engine.lostWakeups;
   engine.dispose();
   return {
@@ -111,6 +114,7 @@ async function runOurs(threads: number): Promise<Result> {
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     profile,
     profile_step_ms,
+    thread_busy,
     relaxed_simd: engine.relaxedSimd,
     lost_wakeups: lost,
   };
@@ -178,6 +182,26 @@ function printProfile(one: Result, two: Result): void {
   row('(all kernels)', inKernels(one), inKernels(two), '');
   row('(outside the kernels)', one.profile_step_ms! - inKernels(one), total2 - inKernels(two), '');
   row('(whole step)', one.profile_step_ms!, total2, '');
+  const t = threadWork(one, two);
+  console.log(
+    `\nthreads at work in the profiled 2-thread step: ${two
+      .thread_busy!.map((b, i) => `thread ${i} ${fmt(b.busyMs)} ms in ${b.chunks} chunks`)
+      .join(', ')}; ` +
+      `work inflation (their sum / the 1-thread kernel time) ${fmt(t.inflation, 2)}, ` +
+      `thread efficiency (their sum / 2 × kernel wall time) ${fmt(t.efficiency, 2)}; ` +
+      `kernel speed-up = 2 × efficiency / inflation = ${fmt((2 * t.efficiency) / t.inflation, 2)}`,
+  );
+}
+
+/**
+ * Splits the kernels' 2-thread speed-up into two factors: work inflation, how much longer the same work takes when
+ * two threads run at once (shared caches, memory bandwidth, the host), and thread efficiency, the share of the
+ * kernel wall time both threads spend inside kernels (the rest is waiting: wake-ups, uneven chunks).
+ */
+function threadWork(one: Result, two: Result): { inflation: number; efficiency: number } {
+  const inKernels = (r: Result) => r.profile!.reduce((s, [, v]) => s + v.ms, 0);
+  const busy = two.thread_busy!.reduce((s, b) => s + b.busyMs, 0);
+  return { inflation: busy / inKernels(one), efficiency: busy / (two.thread_busy!.length * inKernels(two)) };
 }
 
 async function main(): Promise<void> {
@@ -249,9 +273,12 @@ async function main(): Promise<void> {
         Math.max(torch[0]?.peak_rss_mb ?? 0, torch[1].peak_rss_mb)
       : null,
     speedup_2t: median(rounds.map((r) => r.ours[0].train_ms / r.ours[1].train_ms)),
+    ...(({ inflation, efficiency }) => ({ work_inflation_2t: inflation, thread_efficiency_2t: efficiency }))(
+      threadWork(ours[0], ours[1]),
+    ),
     rounds: ROUNDS,
     winograd: WINOGRAD,
-    elbo: ours.map(({ profile: _p, profile_step_ms: _s, ...r }) => r),
+    elbo: ours.map(({ profile: _p, profile_step_ms: _s, thread_busy: _b, ...r }) => r),
     pytorch: torch,
   };
   console.log(JSON.stringify(json));

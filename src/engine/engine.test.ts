@@ -49,6 +49,45 @@ describe('the thread pool under many calls', () => {
   });
 });
 
+describe('per-thread busy counters', () => {
+  it('count every chunk of the profiled calls once, on some thread, and nothing outside the profile', async () => {
+    const engine = await createNodeEngine({ threads: 2 });
+    try {
+      const n = 1 << 16;
+      const x = engine.heap.alloc(n * 4);
+      const y = engine.heap.alloc(n * 4);
+      const calls: [number, number][] = [
+        [n, 4],
+        [1000, 1],
+        [3, 8], // total ≤ grain: runs on the calling thread alone, one chunk
+        [n, 4096],
+      ];
+      engine.parallel('axpy', n, 4, [x, 1, y]); // before the profile: not counted
+      engine.startProfile();
+      const t0 = performance.now();
+      for (const [total, grain] of calls) engine.parallel('axpy', total, grain, [x, 1, y]);
+      const wall = performance.now() - t0;
+      engine.stopProfile();
+      engine.parallel('axpy', n, 4, [x, 1, y]); // after the profile: not counted
+      const busy = engine.threadBusy();
+      expect(busy).toHaveLength(2);
+      const expected = calls.reduce(
+        (s, [total, grain]) => s + (total <= grain ? 1 : chunking(total, grain, 2).chunks),
+        0,
+      );
+      expect(busy[0].chunks + busy[1].chunks).toBe(expected);
+      expect(busy[0].chunks).toBeGreaterThanOrEqual(1); // the caller always runs chunks itself
+      for (const b of busy) {
+        expect(b.busyMs).toBeGreaterThanOrEqual(0);
+        expect(b.busyMs).toBeLessThanOrEqual(wall);
+      }
+      expect(busy[0].busyMs).toBeGreaterThan(0);
+    } finally {
+      engine.dispose();
+    }
+  });
+});
+
 describe('Engine with 2 threads: gemm', () => {
   let engine: Engine;
   beforeAll(async () => {

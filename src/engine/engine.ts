@@ -139,13 +139,24 @@ export class Engine {
   /** Starts collecting per-kernel wall times (for benchmarks). */
   startProfile(): void {
     this.profile = new Map();
+    this.pool.countBusy(true);
   }
 
   /** Stops profiling and returns kernel → { ms, calls }, slowest first. */
   stopProfile(): [string, { ms: number; calls: number }][] {
     const p = this.profile ?? new Map();
     this.profile = null;
+    this.pool.countBusy(false);
     return [...p.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  }
+
+  /**
+   * Per thread (index 0 = the calling thread), the milliseconds spent inside kernels and the chunks run during
+   * the last profile (startProfile … stopProfile). Their sum over threads against the one-thread kernel time
+   * separates slower work per thread (shared caches, memory bandwidth) from threads left waiting.
+   */
+  threadBusy(): { busyMs: number; chunks: number }[] {
+    return this.pool.busyCounts();
   }
 
   /** Wake-ups between threads that were lost and recovered by polling (diagnostic; expected 0). */

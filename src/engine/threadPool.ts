@@ -26,6 +26,8 @@ const READY = 6;
 const FAILED = 7;
 /** Count of waits that timed out although their condition had changed: wake-ups that never arrived. */
 const LOST_WAKEUPS = 8;
+/** 1 while threads add up the time they spend inside kernels (see ThreadPool.countBusy); 0 otherwise. */
+const COUNT_BUSY = 9;
 /**
  * The claim word (a BigInt64 at this byte offset): call number (high 32 bits) | next chunk (16) | chunks (16).
  * One word, so that a thread that read it during an earlier call can never claim a chunk of a later one.
@@ -40,7 +42,13 @@ const MESSAGE_BYTES = 512;
 /** Per-thread progress words (the last generation each worker finished), for diagnosing a stalled call. */
 const PROGRESS_BYTE_OFFSET = MESSAGE_BYTE_OFFSET + MESSAGE_BYTES;
 const MAX_THREADS = 64;
-export const CONTROL_BYTES = PROGRESS_BYTE_OFFSET + 4 * MAX_THREADS;
+/**
+ * Per-thread busy counters (float64 pairs: milliseconds inside kernels, chunks run), each written only by its own
+ * thread, and only while COUNT_BUSY is set. A thread adds its time before counting its chunk done, so the caller
+ * reads complete figures once a call has returned.
+ */
+const BUSY_BYTE_OFFSET = PROGRESS_BYTE_OFFSET + 4 * MAX_THREADS;
+export const CONTROL_BYTES = BUSY_BYTE_OFFSET + 16 * MAX_THREADS;
 /** Waits re-check their condition this often even without a notify. */
 const WAKE_CHECK_MS = 20;
 /**
@@ -125,6 +133,7 @@ function runChunks(
   kernelNames: readonly string[],
   scratch: number,
   index: number,
+  busy: Float64Array,
 ): void {
   for (;;) {
     const word = Atomics.load(claim, 0);
@@ -136,6 +145,8 @@ function runChunks(
     const size = control[CHUNK_SIZE];
     const start = next * size;
     const end = Math.min(control[TOTAL], start + size);
+    const counting = control[COUNT_BUSY] === 1;
+    const t0 = counting ? performance.now() : 0;
     try {
       callKernel(kernels[id], start, end, args, control[ARGC], scratch);
     } catch (err) {
@@ -146,9 +157,16 @@ function runChunks(
           .set(text.subarray(0, MESSAGE_BYTES));
       }
     } finally {
+      if (counting) addBusy(busy, index, performance.now() - t0);
       if (Atomics.add(control, DONE, 1) + 1 === chunks) Atomics.notify(control, DONE);
     }
   }
+}
+
+/** Adds one chunk of `ms` to thread `index`'s busy counters. */
+function addBusy(busy: Float64Array, index: number, ms: number): void {
+  busy[2 * index] += ms;
+  busy[2 * index + 1] += 1;
 }
 
 /** A worker's main loop: wait for a call, claim and run chunks of it; returns when told to exit. */
@@ -158,6 +176,7 @@ export function runWorker(init: WorkerInit, exports: Record<string, unknown>): v
   const args = new Float64Array(init.control, ARGS_BYTE_OFFSET, MAX_KERNEL_ARGS);
   const kernels = init.kernelNames.map((name) => exports[name] as Kernel);
   const progress = new Int32Array(init.control, PROGRESS_BYTE_OFFSET, MAX_THREADS);
+  const busy = new Float64Array(init.control, BUSY_BYTE_OFFSET, 2 * MAX_THREADS);
   let seen = Atomics.load(control, GENERATION);
   Atomics.add(control, READY, 1);
   Atomics.notify(control, READY);
@@ -172,7 +191,7 @@ export function runWorker(init: WorkerInit, exports: Record<string, unknown>): v
     }
     seen = Atomics.load(control, GENERATION);
     if (control[KERNEL] === EXIT) return;
-    runChunks(control, claim, args, kernels, init.kernelNames, init.scratch, init.index);
+    runChunks(control, claim, args, kernels, init.kernelNames, init.scratch, init.index, busy);
     Atomics.store(progress, init.index, seen);
   }
 }
@@ -182,6 +201,7 @@ export class ThreadPool {
   private readonly control: Int32Array;
   private readonly claim: BigInt64Array;
   private readonly args: Float64Array;
+  private readonly busy: Float64Array;
   private readonly kernelNames: readonly string[];
   /** Number of the current call (the high half of the claim word). */
   private call = 0;
@@ -202,6 +222,7 @@ export class ThreadPool {
     this.control = new Int32Array(controlBuffer, 0, ARGS_BYTE_OFFSET / 4);
     this.claim = new BigInt64Array(controlBuffer, CLAIM_BYTE_OFFSET, 1);
     this.args = new Float64Array(controlBuffer, ARGS_BYTE_OFFSET, MAX_KERNEL_ARGS);
+    this.busy = new Float64Array(controlBuffer, BUSY_BYTE_OFFSET, 2 * MAX_THREADS);
     this.kernelNames = kernelNames;
     this.kernelIds = new Map(kernelNames.map((n, i) => [n, i]));
     this.kernels = kernelNames.map((n) => exports[n] as Kernel);
@@ -270,7 +291,10 @@ export class ThreadPool {
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     // Small ranges: not worth waking anyone.
     if (this.workers.length === 0 || total <= grain) {
+      const counting = this.control[COUNT_BUSY] === 1;
+      const t0 = counting ? performance.now() : 0;
       callKernel(this.kernels[id], 0, total, this.args, args.length, this.scratch0);
+      if (counting) addBusy(this.busy, 0, performance.now() - t0);
       return;
     }
     const c = this.control;
@@ -285,7 +309,7 @@ export class ThreadPool {
     Atomics.store(this.claim, 0, (BigInt(this.call) << 32n) | BigInt(chunks));
     Atomics.add(c, GENERATION, 1);
     Atomics.notify(c, GENERATION);
-    runChunks(c, this.claim, this.args, this.kernels, this.kernelNames, this.scratch0, 0);
+    runChunks(c, this.claim, this.args, this.kernels, this.kernelNames, this.scratch0, 0, this.busy);
     const t0 = Date.now();
     for (;;) {
       const done = Atomics.load(c, DONE);
@@ -308,6 +332,23 @@ export class ThreadPool {
       const message = new TextDecoder().decode(bytes.slice(0, end < 0 ? MESSAGE_BYTES : end));
       throw new Error(`engine thread ${failed - 1} failed in kernel ${message}`);
     }
+  }
+
+  /**
+   * Starts (zeroing the counters) or stops counting, per thread, the time spent inside kernels and the chunks
+   * run. Call between kernel calls; read the figures with {@link busyCounts}.
+   */
+  countBusy(on: boolean): void {
+    if (on) this.busy.fill(0);
+    Atomics.store(this.control, COUNT_BUSY, on ? 1 : 0);
+  }
+
+  /** Per thread (index 0 = the caller): milliseconds inside kernels and chunks run while counting was on. */
+  busyCounts(): { busyMs: number; chunks: number }[] {
+    return Array.from({ length: this.threads }, (_, i) => ({
+      busyMs: this.busy[2 * i],
+      chunks: this.busy[2 * i + 1],
+    }));
   }
 
   /** Wake-ups that never arrived and were recovered by the wait timeout (diagnostic; expected 0). */
