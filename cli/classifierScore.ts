@@ -1,7 +1,8 @@
 /**
  * Image-sample scores from elbo's own classifier (shipped in checkpoints/): the share of samples it recognises
- * with confidence ≥ 0.9, the histogram of predicted classes (mode coverage) and the Fréchet distance between
- * its penultimate-layer features of the samples and of the test set.
+ * with confidence ≥ 0.9 (and, as its ceiling, the share of the test set it recognises), the histogram of
+ * predicted classes (mode coverage) and the Fréchet distance between its penultimate-layer features of the
+ * samples and of the test set.
  */
 import { existsSync } from 'node:fs';
 import { classify, decodeClassifier, featuresOf, recognitionReport } from '../src/eval/classifier.js';
@@ -40,6 +41,8 @@ export async function scoreWithClassifier(
   const images = Float32Array.from(samples);
   const report = recognitionReport(classify(ctx, model, images).probs, model.config.classes);
   const { test } = loadDataset(dataset);
+  // The same score for the real test images: the ceiling a perfect generator would reach.
+  const reference = recognitionReport(classify(ctx, model, test.images).probs, model.config.classes);
   const d = model.config.hidden;
   const fid = frechetDistanceOfFeatures(
     featuresOf(ctx, model, images),
@@ -52,6 +55,7 @@ export async function scoreWithClassifier(
     recognised: report.recognised,
     class_histogram: report.classHistogram,
     class_min_share: report.classMinShare,
+    recognised_test_set: reference.recognised,
     fid_classifier: fid,
     fid_reference_n: test.count,
     classifier: path,
