@@ -160,6 +160,11 @@ function child(threads: number): Result {
 const pad = (s: string, n: number) => s.padStart(n);
 const fmt = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed(d));
 
+/** Milliseconds of the profiled train step spent inside kernels (the sum over the kernel profile). */
+function inKernels(r: Result): number {
+  return r.profile!.reduce((s, [, v]) => s + v.ms, 0);
+}
+
 /**
  * Where one train step's time goes, per kernel at 1 and 2 threads with the speed-up of each, and the time
  * outside the kernels (JavaScript: autodiff bookkeeping, allocation, small serial loops), which one thread
@@ -178,7 +183,6 @@ function printProfile(one: Result, two: Result): void {
         `${pad(a === undefined ? '' : fmt(a / b, 2), 10)}${pad(calls, 7)}`,
     );
   for (const [name, v] of two.profile!.slice(0, 15)) row(name, ms1.get(name), v.ms, String(v.calls));
-  const inKernels = (r: Result) => r.profile!.reduce((s, [, v]) => s + v.ms, 0);
   row('(all kernels)', inKernels(one), inKernels(two), '');
   row('(outside the kernels)', one.profile_step_ms! - inKernels(one), total2 - inKernels(two), '');
   row('(whole step)', one.profile_step_ms!, total2, '');
@@ -199,7 +203,6 @@ function printProfile(one: Result, two: Result): void {
  * kernel wall time both threads spend inside kernels (the rest is waiting: wake-ups, uneven chunks).
  */
 function threadWork(one: Result, two: Result): { inflation: number; efficiency: number } {
-  const inKernels = (r: Result) => r.profile!.reduce((s, [, v]) => s + v.ms, 0);
   const busy = two.thread_busy!.reduce((s, b) => s + b.busyMs, 0);
   return { inflation: busy / inKernels(one), efficiency: busy / (two.thread_busy!.length * inKernels(two)) };
 }
