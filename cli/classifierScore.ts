@@ -5,7 +5,7 @@
  * samples and of the test set.
  */
 import { existsSync } from 'node:fs';
-import { classify, decodeClassifier, featuresOf, recognitionReport } from '../src/eval/classifier.js';
+import { classify, decodeClassifier, recognitionReport } from '../src/eval/classifier.js';
 import { frechetDistanceOfFeatures } from '../src/eval/frechet.js';
 import type { Context } from '../src/tensor/tensor.js';
 import { readCheckpointFile } from './checkpointFile.js';
@@ -39,17 +39,18 @@ export async function scoreWithClassifier(
   }
   const { model, meta } = decoded;
   const images = Float32Array.from(samples);
-  const report = recognitionReport(classify(ctx, model, images).probs, model.config.classes);
+  const ofSamples = classify(ctx, model, images);
+  const report = recognitionReport(ofSamples.probs, model.config.classes);
   const { test } = loadDataset(dataset);
   // The same score for the real test images: the ceiling a perfect generator would reach.
-  const reference = recognitionReport(classify(ctx, model, test.images).probs, model.config.classes);
-  const d = model.config.hidden;
+  const ofTest = classify(ctx, model, test.images);
+  const reference = recognitionReport(ofTest.probs, model.config.classes);
   const fid = frechetDistanceOfFeatures(
-    featuresOf(ctx, model, images),
+    ofSamples.features,
     n,
-    featuresOf(ctx, model, test.images),
+    ofTest.features,
     test.count,
-    d,
+    model.config.hidden,
   );
   return {
     recognised: report.recognised,

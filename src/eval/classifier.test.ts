@@ -184,6 +184,8 @@ describe('classify, featuresOf, evaluateClassifier', () => {
     const f1 = featuresOf(ctx, model, images);
     expect(f.length).toBe(n * 128);
     for (let i = 0; i < f.length; i++) expect(f[i]).toBeCloseTo(f1[i], 6);
+    // classify's features are the same features, from the same pass that gave its probabilities.
+    for (let i = 0; i < f.length; i++) expect(pieces.features[i]).toBeCloseTo(f1[i], 6);
     expect(evaluateClassifier(ctx, model, images, whole.predicted, 3)).toBe(1);
     const wrong = Int32Array.from(whole.predicted, (c, i) => (i < 2 ? (c + 1) % 10 : c));
     expect(evaluateClassifier(ctx, model, images, wrong)).toBeCloseTo(5 / 7, 12);

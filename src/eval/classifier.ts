@@ -376,9 +376,14 @@ export interface Classification {
   predicted: Int32Array;
   /** The largest probability of each image. */
   confidence: Float64Array;
+  /** The penultimate features [n, hidden] (row-major) the logits were computed from: the Fréchet distance's input. */
+  features: Float64Array;
 }
 
-/** Class probabilities, predicted class and confidence of each image (NHWC, values in [−1, 1]). */
+/**
+ * Class probabilities, predicted class, confidence and penultimate features of each image (NHWC, values in
+ * [−1, 1]), in one pass over the images.
+ */
 export function classify(
   ctx: Context,
   model: Classifier,
@@ -390,8 +395,11 @@ export function classify(
   const probs = new Float64Array(n * k);
   const predicted = new Int32Array(n);
   const confidence = new Float64Array(n);
+  const features = new Float64Array(n * model.config.hidden);
   forEachBatch(ctx, model, images, batchSize, (x, start, count) => {
-    const z = model.logits(x).view();
+    const f = model.features(x);
+    features.set(f.view(), start * model.config.hidden);
+    const z = model.head.forward(f).view();
     for (let r = 0; r < count; r++) {
       let m = -Infinity;
       for (let j = 0; j < k; j++) m = Math.max(m, z[r * k + j]);
@@ -407,7 +415,7 @@ export function classify(
       confidence[start + r] = probs[row + best];
     }
   });
-  return { probs, predicted, confidence };
+  return { probs, predicted, confidence, features };
 }
 
 /** The penultimate features [n, hidden] (row-major, float64) of each image: the input of the Fréchet distance. */
