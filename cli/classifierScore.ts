@@ -2,14 +2,22 @@
  * Image-sample scores from elbo's own classifier (shipped in checkpoints/): the share of samples it recognises
  * with confidence ≥ 0.9 (and, as its ceiling, the share of the test set it recognises), the histogram of
  * predicted classes (mode coverage) and the Fréchet distance between its penultimate-layer features of the
- * samples and of the test set.
+ * samples and of the test set; and a grid of the samples it does not recognise, to look at what the model gets wrong.
  */
 import { existsSync } from 'node:fs';
-import { classify, decodeClassifier, recognitionReport } from '../src/eval/classifier.js';
+import { join } from 'node:path';
+import {
+  classify,
+  decodeClassifier,
+  RECOGNITION_THRESHOLD,
+  recognitionReport,
+} from '../src/eval/classifier.js';
 import { frechetDistanceOfFeatures } from '../src/eval/frechet.js';
 import type { Context } from '../src/tensor/tensor.js';
 import { readCheckpointFile } from './checkpointFile.js';
 import { loadDataset } from './data.js';
+import { writeFileAtomic } from './io.js';
+import { sampleGridPng } from './png.js';
 import { UserError } from './userError.js';
 
 /** The shipped classifier for a dataset name, resolved from the package root. */
@@ -22,6 +30,7 @@ export async function scoreWithClassifier(
   dataset: string,
   samples: Float64Array,
   n: number,
+  outDir: string,
   classifierPath?: string,
 ): Promise<Record<string, unknown>> {
   const path = classifierPath ?? defaultClassifierPath(dataset);
@@ -52,6 +61,12 @@ export async function scoreWithClassifier(
     test.count,
     model.config.hidden,
   );
+  const unrecognised = unrecognisedGrid(
+    images,
+    ofSamples.confidence,
+    model.config,
+    join(outDir, 'unrecognised.png'),
+  );
   return {
     recognised: report.recognised,
     class_histogram: report.classHistogram,
@@ -61,5 +76,28 @@ export async function scoreWithClassifier(
     fid_reference_n: test.count,
     classifier: path,
     classifier_test_accuracy: meta.testAccuracy,
+    ...unrecognised,
   };
+}
+
+/**
+ * Writes the first (up to) 100 samples whose confidence is below the recognition threshold, in sample order, as a
+ * grid at `path`; returns the JSON keys that say so (none when every sample was recognised).
+ */
+function unrecognisedGrid(
+  images: Float32Array,
+  confidence: Float64Array,
+  { height, width, imageChannels }: { height: number; width: number; imageChannels: number },
+  path: string,
+): Record<string, unknown> {
+  const per = height * width * imageChannels;
+  const missed: number[] = [];
+  for (let i = 0; i < confidence.length && missed.length < 100; i++) {
+    if (confidence[i] < RECOGNITION_THRESHOLD) missed.push(i);
+  }
+  if (missed.length === 0) return {};
+  const shown = new Float32Array(missed.length * per);
+  missed.forEach((i, k) => shown.set(images.subarray(i * per, (i + 1) * per), k * per));
+  writeFileAtomic(path, sampleGridPng(shown, missed.length, [height, width, imageChannels]));
+  return { unrecognised_png: path, unrecognised_shown: missed.length };
 }

@@ -187,6 +187,15 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
         .subarray(1, 4)
         .toString(),
     ).toBe('PNG');
+    // The unrecognised samples' grid: as many as the recognised share leaves (all ≤ 100 of them).
+    const missed = Math.round((1 - (r.recognised as number)) * 12);
+    expect(r.unrecognised_shown).toBe(missed > 0 ? missed : undefined);
+    if (missed > 0)
+      expect(
+        readFileSync(r.unrecognised_png as string)
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
   });
 });
 

@@ -3,7 +3,8 @@
  *   - the negative ELBO in bits per dimension on held-out data, the full chain (prior KL, every L_{t−1},
  *     discretized decoder L_0), with a plot of the per-timestep terms;
  *   - images: samples scored by elbo's shipped classifier (share recognised with confidence ≥ 0.9, class
- *     histogram, Fréchet distance of its penultimate features to the test set's), the first 100 as a grid;
+ *     histogram, Fréchet distance of its penultimate features to the test set's), the first 100 as a grid, and
+ *     up to 100 of those it does not recognise as another (unrecognised.png);
  *   - 2-D data: sliced Wasserstein distance and MMD of samples to fresh data, with the same distances between
  *     two fresh data sets as the noise floor.
  * A VAE checkpoint (meta.kind 'vae') goes to cli/commands/evalVae.ts: test ELBO and the IWAE bound L_k (--k, --n).
@@ -192,7 +193,10 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         const grid = join(o.out, 'samples.png');
         writeFileAtomic(grid, sampleGridPng(x.subarray(0, shown * dims), shown, config.dataShape));
         result.samples_png = grid;
-        Object.assign(result, await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.classifier));
+        Object.assign(
+          result,
+          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, o.classifier),
+        );
       } else if (isToy2dName(config.dataset)) {
         const fresh = (s: number) =>
           Float64Array.from(toy2d(config.dataset as Parameters<typeof toy2d>[0], nSamples, Rng.fromSeed(s)));

@@ -467,6 +467,9 @@ export interface RecognitionReport {
   classMinShare: number;
 }
 
+/** The confidence (largest class probability) from which an image counts as recognised. */
+export const RECOGNITION_THRESHOLD = 0.9;
+
 /**
  * Summarises the classifier's probabilities [n, classes] for generated samples: how many look like a
  * confident member of some class, and whether every class is produced (mode coverage).
@@ -474,7 +477,7 @@ export interface RecognitionReport {
 export function recognitionReport(
   probs: ArrayLike<number>,
   classes = 10,
-  threshold = 0.9,
+  threshold = RECOGNITION_THRESHOLD,
 ): RecognitionReport {
   if (!Number.isInteger(classes) || classes < 1)
     throw new Error(`recognitionReport: bad class count ${classes}`);
