@@ -3,7 +3,7 @@
  * Small runs only: 2-D data trains in seconds; the MNIST run is a few steps of a tiny UNet.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -284,6 +284,23 @@ describe('bad input gets a clear message and no partial files', () => {
     );
     expect(elbo('sample', '--checkpoint', 'x', '--sampler', 'euler').stderr).toMatch(/x|--sampler/);
     expect(elbo('train', 'ddpm', '--bogus').stderr).toMatch(/unknown option '--bogus'/);
+    // Three levels would halve 28×28 MNIST to 3.5×3.5: refused before anything is built or written.
+    const deep = tmp();
+    const r = elbo(
+      'train',
+      'ddpm',
+      '--data',
+      'mnist',
+      '--channels',
+      '32,64,128',
+      '--steps',
+      '1',
+      '--out',
+      deep,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--channels 32,64,128: a UNet of 3 levels .* 28×28 halves evenly only 2 times/);
+    expect(readdirSync(deep)).toEqual([]);
   });
 
   it('missing, truncated and foreign checkpoints', () => {

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.js';
 import { isScheduleName, SCHEDULE_NAMES } from '../../src/diffusion/schedule.js';
+import { maxUNetLevels } from '../../src/nn/unet.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
 import type { LrDecay } from '../../src/train/gradients.js';
@@ -103,6 +104,14 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
   const isImage = dataShape.length === 3;
   const channels = parseListOption('--channels', opts.channels, { min: 1 });
   const levels = channels.length;
+  if (isImage && levels > maxUNetLevels(dataShape[0], dataShape[1])) {
+    const most = maxUNetLevels(dataShape[0], dataShape[1]);
+    throw new UserError(
+      `--channels ${opts.channels}: a UNet of ${levels} levels halves the images ${levels} times, but ` +
+        `${dataShape[0]}×${dataShape[1]} halves evenly only ${most} times; ` +
+        (most > 0 ? `give at most ${most} channel counts` : 'use images of even height and width'),
+    );
+  }
   const resBlocks =
     opts.resBlocks === undefined ? undefined : parseListOption('--res-blocks', opts.resBlocks, { min: 1 });
   if (resBlocks && resBlocks.length !== levels)

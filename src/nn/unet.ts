@@ -244,6 +244,16 @@ export class UNet implements Module {
   }
 }
 
+/**
+ * The most levels a UNet can have on H×W images: every level halves the resolution once (the last one into the
+ * middle) and the decoder doubles it back, so H and W must be divisible by 2^levels (28×28 MNIST: 2).
+ */
+export function maxUNetLevels(height: number, width: number): number {
+  let levels = 0;
+  while (height % 2 ** (levels + 1) === 0 && width % 2 ** (levels + 1) === 0) levels++;
+  return levels;
+}
+
 export function validateUNetConfig(c: UNetConfig): void {
   const bad = (msg: string) => {
     throw new Error(`invalid UNet config: ${msg}`);

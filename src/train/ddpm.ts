@@ -12,7 +12,7 @@ import type { Prediction } from '../diffusion/parameterization.js';
 import { assertNever } from '../math/checks.js';
 import { DEFAULT_MLP_DENOISER, MlpDenoiser, type MlpDenoiserConfig } from '../nn/mlpDenoiser.js';
 import type { Module } from '../nn/module.js';
-import { UNet, type UNetConfig } from '../nn/unet.js';
+import { maxUNetLevels, UNet, type UNetConfig } from '../nn/unet.js';
 import { Rng, type RngState } from '../random/rng.js';
 import type { BatchModel } from '../samplers/types.js';
 import { mseLoss } from '../tensor/ops/elementwise.js';
@@ -264,4 +264,12 @@ export function validateDdpmConfig(c: DdpmConfig): void {
     !(Number.isInteger(c.lrDecay.start) && c.lrDecay.start >= 0 && c.lrDecay.end > c.lrDecay.start)
   )
     bad(`lrDecay must have integer 0 ≤ start < end, got ${JSON.stringify(c.lrDecay)}`);
+  if (c.model.kind === 'unet') {
+    const levels = c.model.unet.channels.length;
+    const [h, w] = c.dataShape;
+    if (c.dataShape.length !== 3 || levels > maxUNetLevels(h, w))
+      bad(
+        `a UNet of ${levels} levels needs images [H, W, C] with H and W divisible by ${2 ** levels}, got [${c.dataShape.join(', ')}]`,
+      );
+  }
 }
