@@ -10,6 +10,7 @@ describe('maxUNetLevels', () => {
     expect(maxUNetLevels(28, 32)).toBe(2);
     expect(maxUNetLevels(8, 24)).toBe(3);
     expect(maxUNetLevels(7, 8)).toBe(0);
+    expect(() => maxUNetLevels(0, 28)).toThrow(/positive integers, got 0×28/);
   });
 
   it('a DDPM config rejects a UNet deeper than its images allow, naming the sizes', () => {

@@ -249,6 +249,8 @@ export class UNet implements Module {
  * middle) and the decoder doubles it back, so H and W must be divisible by 2^levels (28×28 MNIST: 2).
  */
 export function maxUNetLevels(height: number, width: number): number {
+  if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0))
+    throw new Error(`maxUNetLevels: image sides must be positive integers, got ${height}×${width}`);
   let levels = 0;
   while (height % 2 ** (levels + 1) === 0 && width % 2 ** (levels + 1) === 0) levels++;
   return levels;
