@@ -15,7 +15,15 @@ export { Conv2d, GroupNorm, Linear } from './nn/layers.js';
 export { DEFAULT_MLP_DENOISER, MlpDenoiser, type MlpDenoiserConfig } from './nn/mlpDenoiser.js';
 export { disposeModule, type Module, parameterCount } from './nn/module.js';
 export { fromTorchLayout, loadTorchStateDict, type NamedArray, toTorchLayout } from './nn/torchLayout.js';
-export { Attention, REFERENCE_UNET, ResBlock, timestepEmbedding, UNet, type UNetConfig } from './nn/unet.js';
+export {
+  Attention,
+  maxUNetLevels,
+  REFERENCE_UNET,
+  ResBlock,
+  timestepEmbedding,
+  UNet,
+  type UNetConfig,
+} from './nn/unet.js';
 export { type LineChartOptions, lineChartSvg, type Series } from './plot/lineChart.js';
 export { Rng, type RngState } from './random/rng.js';
 export * from './samplers/index.js';
