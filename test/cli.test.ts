@@ -284,22 +284,15 @@ describe('bad input gets a clear message and no partial files', () => {
     );
     expect(elbo('sample', '--checkpoint', 'x', '--sampler', 'euler').stderr).toMatch(/x|--sampler/);
     expect(elbo('train', 'ddpm', '--bogus').stderr).toMatch(/unknown option '--bogus'/);
-    // Three levels would halve 28×28 MNIST to 3.5×3.5: refused before anything is built or written.
+    // Five levels would halve 28×28 MNIST to 1×1 in the middle: refused before anything is built or written.
     const deep = tmp();
-    const r = elbo(
-      'train',
-      'ddpm',
-      '--data',
-      'mnist',
-      '--channels',
-      '32,64,128',
-      '--steps',
-      '1',
-      '--out',
-      deep,
-    );
+    const args = ['--data', 'mnist', '--channels', '8,8,8,8,8', '--steps', '1', '--out', deep];
+    const r = elbo('train', 'ddpm', ...args);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--channels 32,64,128: a UNet of 3 levels .* 28×28 halves evenly only 2 times/);
+    expect(r.stderr).toMatch(
+      /--channels 8,8,8,8,8: a UNet of 5 levels halves the 28×28 images 5 times, below 2×2/,
+    );
+    expect(r.stderr).toMatch(/give at most 4 channel counts/);
     expect(readdirSync(deep)).toEqual([]);
   });
 

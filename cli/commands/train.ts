@@ -107,9 +107,9 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
   if (isImage && levels > maxUNetLevels(dataShape[0], dataShape[1])) {
     const most = maxUNetLevels(dataShape[0], dataShape[1]);
     throw new UserError(
-      `--channels ${opts.channels}: a UNet of ${levels} levels halves the images ${levels} times, but ` +
-        `${dataShape[0]}×${dataShape[1]} halves evenly only ${most} times; ` +
-        (most > 0 ? `give at most ${most} channel counts` : 'use images of even height and width'),
+      `--channels ${opts.channels}: a UNet of ${levels} levels halves the ${dataShape[0]}×${dataShape[1]} images ` +
+        `${levels} times, below 2×2; ` +
+        (most > 0 ? `give at most ${most} channel counts` : 'the images are too small for a UNet'),
     );
   }
   const resBlocks =

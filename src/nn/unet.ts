@@ -10,7 +10,7 @@
 import type { Rng } from '../random/rng.js';
 import { add, addPerImage, silu } from '../tensor/ops/elementwise.js';
 import { bmm, linear } from '../tensor/ops/linalg.js';
-import { concatChannels, softmax, upsampleNearest2x } from '../tensor/ops/shape.js';
+import { concatChannels, cropSpatial, softmax, upsampleNearest2x } from '../tensor/ops/shape.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 import { Conv2d, GroupNorm, Linear } from './layers.js';
 import { collectParameters, type Module } from './module.js';
@@ -200,7 +200,10 @@ export class UNet implements Module {
     this.convOut = new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1);
   }
 
-  /** ε̂(x_t, t): x [N, H, W, imageChannels] (H, W divisible by 2^levels), t 0-based timesteps. */
+  /**
+   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps. Where a level's side is odd (7 at the third level
+   * of 28×28), the stride-2 step rounds it up (7 → 4) and the decoder crops the upsampled map back (8 → 7).
+   */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
     const ctx = x.ctx;
     const emb = timestepEmbedding(ctx, t, this.config.timeEmbeddingDim);
@@ -215,7 +218,9 @@ export class UNet implements Module {
     }
     h = this.mid2.forward(this.attn.forward(this.mid1.forward(h, te)), te);
     for (let l = this.decoder.length - 1; l >= 0; l--) {
-      h = concatChannels(upsampleNearest2x(h), skips[l]);
+      const [, sh, sw] = skips[l].shape;
+      const up = upsampleNearest2x(h);
+      h = concatChannels(up.shape[1] === sh && up.shape[2] === sw ? up : cropSpatial(up, sh, sw), skips[l]);
       for (const block of this.decoder[l]) h = block.forward(h, te);
       h = this.decoderAttention[l]?.forward(h) ?? h;
     }
@@ -246,13 +251,14 @@ export class UNet implements Module {
 
 /**
  * The most levels a UNet can have on H×W images: every level halves the resolution once (the last one into the
- * middle) and the decoder doubles it back, so H and W must be divisible by 2^levels (28×28 MNIST: 2).
+ * middle; an odd side n becomes ⌈n/2⌉, and the decoder crops its 2× upsampling back to n), and the middle keeps
+ * at least 2×2 pixels. 28×28 MNIST: 4 (28 → 14 → 7 → 4 → 2).
  */
 export function maxUNetLevels(height: number, width: number): number {
   if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0))
     throw new Error(`maxUNetLevels: image sides must be positive integers, got ${height}×${width}`);
   let levels = 0;
-  while (height % 2 ** (levels + 1) === 0 && width % 2 ** (levels + 1) === 0) levels++;
+  for (let side = Math.min(height, width); Math.ceil(side / 2) >= 2; side = Math.ceil(side / 2)) levels++;
   return levels;
 }
 

@@ -267,9 +267,10 @@ export function validateDdpmConfig(c: DdpmConfig): void {
   if (c.model.kind === 'unet') {
     const levels = c.model.unet.channels.length;
     const [h, w] = c.dataShape;
-    if (c.dataShape.length !== 3 || levels > maxUNetLevels(h, w))
+    if (c.dataShape.length !== 3) bad(`a UNet needs images [H, W, C], got [${c.dataShape.join(', ')}]`);
+    if (levels > maxUNetLevels(h, w))
       bad(
-        `a UNet of ${levels} levels needs images [H, W, C] with H and W divisible by ${2 ** levels}, got [${c.dataShape.join(', ')}]`,
+        `a UNet of ${levels} levels halves ${h}×${w} images below 2×2 (at most ${maxUNetLevels(h, w)} levels)`,
       );
   }
 }

@@ -75,6 +75,7 @@ const CASES: Case[] = [
   ['addRowVector', (x, v) => ops.addRowVector(x, v), [{ shape: [5, 6] }, { shape: [6] }]],
   ['addPerImage', (x, v) => ops.addPerImage(x, v), [{ shape: [2, 3, 3, 4] }, { shape: [2, 4] }]],
   ['upsampleNearest2x', (x) => ops.upsampleNearest2x(x), [{ shape: [2, 3, 2, 4] }]],
+  ['cropSpatial', (x) => ops.cropSpatial(x, 3, 2), [{ shape: [2, 4, 4, 3] }]],
   ['concatChannels', (a, b) => ops.concatChannels(a, b), [{ shape: [2, 3, 3, 4] }, { shape: [2, 3, 3, 2] }]],
   ['softmax', (x) => ops.softmax(x, 0.7), [{ shape: [4, 9] }]],
   ['reshape', (x) => ops.scale(ctx.reshape(x, [6, 2]), 3), [{ shape: [3, 4] }]],
@@ -114,6 +115,25 @@ describe('gradients against central finite differences', () => {
 });
 
 describe('forward values of the JavaScript ops', () => {
+  it('cropSpatial keeps the top-left corner of every image and channel, and refuses a larger size', () => {
+    ctx.scope(() => {
+      const [N, H, W, C] = [2, 4, 5, 3];
+      const x = ctx.fromArray(
+        Float32Array.from({ length: N * H * W * C }, (_, i) => i),
+        [N, H, W, C],
+      );
+      const y = ops.cropSpatial(x, 3, 2);
+      expect(y.shape).toEqual([N, 3, 2, C]);
+      const got = y.toFloat32Array();
+      for (let n = 0; n < N; n++)
+        for (let h = 0; h < 3; h++)
+          for (let w = 0; w < 2; w++)
+            for (let c = 0; c < C; c++)
+              expect(got[((n * 3 + h) * 2 + w) * C + c]).toBe(((n * H + h) * W + w) * C + c);
+      expect(() => ops.cropSpatial(x, 5, 2)).toThrow(/cannot crop \[2, 4, 5, 3\] to 5×2/);
+    });
+  });
+
   it('logSumExp is stable for large inputs and matches the float64 definition', () => {
     ctx.scope(() => {
       const x = ctx.fromArray([1000, 1000, 0, -1000, -1001, -1002], [2, 3]);

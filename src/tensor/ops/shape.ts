@@ -1,4 +1,4 @@
-/** Layout operations on NHWC tensors: nearest upsampling, channel concatenation, row softmax. */
+/** Layout operations on NHWC tensors: nearest upsampling, spatial crop, channel concatenation, row softmax. */
 import type { Tensor } from '../tensor.js';
 import { assertShape } from './elementwise.js';
 
@@ -12,6 +12,47 @@ export function upsampleNearest2x(x: Tensor): Tensor {
   return ctx.record(y, [x], (gy) => {
     const gx = ctx.empty(x.shape);
     ctx.engine.parallel('upsampleNearest2xBackward', N * H, 1, [gy.ptr, gx.ptr, H, W, C]);
+    return [gx];
+  });
+}
+
+/**
+ * The top-left corner [N, height, width, C] of x [N, H, W, C]: rows h < height, columns w < width. Backward:
+ * the gradient in that corner, zeros elsewhere (the adjoint of the crop). The UNet's decoder uses it to bring a
+ * 2× upsampled map back to an odd skip size (7×7 → 4×4 → 8×8 → 7×7). A copy in JavaScript: one run of
+ * width·C floats per kept row, no kernel needed.
+ */
+export function cropSpatial(x: Tensor, height: number, width: number): Tensor {
+  assertShape(x, 4, 'cropSpatial (NHWC)');
+  const [N, H, W, C] = x.shape;
+  if (!(
+    Number.isInteger(height) &&
+    Number.isInteger(width) &&
+    height >= 1 &&
+    width >= 1 &&
+    height <= H &&
+    width <= W
+  ))
+    throw new Error(`cropSpatial: cannot crop [${x.shape.join(', ')}] to ${height}×${width}`);
+  const ctx = x.ctx;
+  // Row r = n·height + h of the crop is row n·H + h of x, its first width·C floats.
+  const copyRows = (from: Float32Array, to: Float32Array, fromIsX: boolean) => {
+    const run = width * C;
+    for (let n = 0; n < N; n++) {
+      for (let h = 0; h < height; h++) {
+        const xRow = (n * H + h) * W * C;
+        const cRow = (n * height + h) * width * C;
+        const src = fromIsX ? xRow : cRow;
+        const dst = fromIsX ? cRow : xRow;
+        to.set(from.subarray(src, src + run), dst);
+      }
+    }
+  };
+  const y = ctx.empty([N, height, width, C]);
+  copyRows(x.view(), y.view(), true);
+  return ctx.record(y, [x], (gy) => {
+    const gx = ctx.zeros(x.shape);
+    copyRows(gy.view(), gx.view(), false);
     return [gx];
   });
 }
