@@ -104,8 +104,8 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
   const isImage = dataShape.length === 3;
   const channels = parseListOption('--channels', opts.channels, { min: 1 });
   const levels = channels.length;
-  if (isImage && levels > maxUNetLevels(dataShape[0], dataShape[1])) {
-    const most = maxUNetLevels(dataShape[0], dataShape[1]);
+  const most = isImage ? maxUNetLevels(dataShape[0], dataShape[1]) : Infinity;
+  if (levels > most) {
     throw new UserError(
       `--channels ${opts.channels}: a UNet of ${levels} levels halves the ${dataShape[0]}×${dataShape[1]} images ` +
         `${levels} times, below 2×2; ` +
