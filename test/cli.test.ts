@@ -267,6 +267,23 @@ describe('elbo train ddpm --anneal', () => {
   });
 });
 
+describe('elbo train ddpm --min-snr', () => {
+  it('is recorded in the checkpoint and kept by --resume', () => {
+    const dir = tmp();
+    const opts = [...'--data two-moons --batch 16 --diffusion-steps 20 --threads 1'.split(' '), '--out', dir];
+    expect(elbo('train', 'ddpm', ...opts, '--steps', '2', '--min-snr', '5').code).toBe(0);
+    const checkpoint = join(dir, 'checkpoint.safetensors');
+    const resumed = elbo('train', 'ddpm', '--steps', '3', '--resume', checkpoint, '--out', dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const state = decodeTrainingState(new Uint8Array(readFileSync(checkpoint)));
+    expect(state.meta.step).toBe(3);
+    expect(state.meta.kind === 'ddpm' && state.meta.config.lossWeighting).toEqual({
+      kind: 'min-snr',
+      gamma: 5,
+    });
+  });
+});
+
 describe('bad input gets a clear message and no partial files', () => {
   it('unknown dataset', () => {
     const r = elbo('train', 'ddpm', '--data', 'cifar-99', '--steps', '1', '--out', tmp());
@@ -284,6 +301,12 @@ describe('bad input gets a clear message and no partial files', () => {
     );
     expect(elbo('sample', '--checkpoint', 'x', '--sampler', 'euler').stderr).toMatch(/x|--sampler/);
     expect(elbo('train', 'ddpm', '--bogus').stderr).toMatch(/unknown option '--bogus'/);
+    expect(elbo('train', 'ddpm', '--min-snr', '0', '--out', tmp()).stderr).toMatch(
+      /--min-snr must be positive/,
+    );
+    expect(elbo('train', 'ddpm', '--min-snr', 'five', '--out', tmp()).stderr).toMatch(
+      /--min-snr must be a finite number, got "five"/,
+    );
     // Five levels would halve 28×28 MNIST to 1×1 in the middle: refused before anything is built or written.
     const deep = tmp();
     const args = ['--data', 'mnist', '--channels', '8,8,8,8,8', '--steps', '1', '--out', deep];

@@ -4,6 +4,7 @@ import { createNodeEngine } from '../node/engine.js';
 import { toy2d } from '../src/data/toy2d.js';
 import type { Engine } from '../src/engine/engine.js';
 import { Rng, type RngState } from '../src/random/rng.js';
+import { minSnrLossWeight } from '../src/diffusion/lossWeight.js';
 import { predictEps, predictX0 } from '../src/diffusion/parameterization.js';
 import { Context } from '../src/tensor/tensor.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
@@ -123,6 +124,50 @@ describe('DdpmTrainer', () => {
     expect(results.eps.after).toBeLessThan(0.9 * results.eps.before);
     expect(results.x0.after).toBeLessThan(0.5 * results.x0.before);
     expect(results.v.after).toBeLessThan(results.eps.after + 0.03);
+  });
+
+  describe('Min-SNR-γ weighting', () => {
+    const snrMax = (t: DdpmTrainer) => Math.max(...t.schedule.snr);
+
+    it('with γ above every SNR, ε-prediction weights are exactly 1: the same steps as L_simple, bit for bit', () => {
+      const plain = new DdpmTrainer(ctx, config, new Moons());
+      const gamma = 2 * snrMax(plain);
+      const weighted = new DdpmTrainer(
+        ctx,
+        { ...config, lossWeighting: { kind: 'min-snr', gamma } },
+        new Moons(),
+      );
+      for (let i = 0; i < 5; i++) expect(weighted.trainStep().loss).toBe(plain.trainStep().loss);
+      for (const [name, v] of params(plain)) expect(params(weighted).get(name)!.data, name).toEqual(v.data);
+      plain.dispose();
+      weighted.dispose();
+    });
+
+    it.each(['eps', 'x0', 'v'] as const)(
+      'the %s loss is the batch mean of minSnrLossWeight(SNR_t, γ)·(out − target)²',
+      (prediction) => {
+        const c: DdpmConfig = { ...config, prediction, lossWeighting: { kind: 'min-snr', gamma: 1 } };
+        const trained = new DdpmTrainer(ctx, c, new Moons());
+        const loss = trained.trainStep().loss;
+        // A twin at step 0 draws the same batch; weight its squared errors by hand.
+        const twin = new DdpmTrainer(ctx, c, new Moons());
+        const { xt, t, target } = twin.makeBatch(new Moons().next(config.batchSize));
+        const out = ctx.noGrad(() =>
+          ctx.scope(() => twin.model.forward(ctx.fromArray(xt, [config.batchSize, 2]), t).toFloat32Array()),
+        );
+        let sum = 0;
+        let unweighted = 0;
+        for (let i = 0; i < out.length; i++) {
+          const w = minSnrLossWeight(twin.schedule.snr[t[i >> 1]], 1, prediction);
+          sum += w * (out[i] - target[i]) ** 2;
+          unweighted += (out[i] - target[i]) ** 2;
+        }
+        expect(loss).toBeCloseTo(sum / out.length, 5);
+        expect(Math.abs(loss - unweighted / out.length)).toBeGreaterThan(1e-3); // the weights did act
+        trained.dispose();
+        twin.dispose();
+      },
+    );
   });
 
   it('stops with the step named when the loss becomes NaN, before touching the weights', () => {

@@ -1,9 +1,11 @@
 /**
- * `elbo train ddpm …`: trains a DDPM with L_simple, writing into --out: checkpoint.safetensors (atomically,
- * every --checkpoint-every steps and at the end), metrics.jsonl (one JSON object per logged step) and
- * loss.svg/.png. `--resume FILE` continues a run exactly: the same seed and data order, so N + N steps equal 2N.
+ * `elbo train ddpm …`: trains a DDPM with L_simple (or Min-SNR-γ, --min-snr), writing into --out:
+ * checkpoint.safetensors (atomically, every --checkpoint-every steps and at the end), metrics.jsonl (one JSON
+ * object per logged step) and loss.svg/.png. `--resume FILE` continues a run exactly: the same seed and data
+ * order, so N + N steps equal 2N.
  */
 import type { Command } from 'commander';
+import type { LossWeighting } from '../../src/diffusion/lossWeight.js';
 import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.js';
 import { isScheduleName, SCHEDULE_NAMES } from '../../src/diffusion/schedule.js';
 import { maxUNetLevels } from '../../src/nn/unet.js';
@@ -35,6 +37,7 @@ interface TrainOptions extends CommonTrainOptions {
   schedule: string;
   diffusionSteps: string;
   prediction: string;
+  minSnr?: string;
   channels: string;
   resBlocks?: string;
   attention?: string;
@@ -46,7 +49,9 @@ export function registerTrainCommand(program: Command): void {
   const train = program.command('train').description('train a model (ddpm or vae)');
   train
     .command('ddpm')
-    .description('train a denoising diffusion model with L_simple (ε, x0 or v prediction)')
+    .description(
+      'train a denoising diffusion model with L_simple (ε, x0 or v prediction), optionally Min-SNR-weighted',
+    )
     .option(
       '--data <name|dir>',
       'mnist, fashion-mnist, two-moons, swiss-roll, eight-gaussians, checkerboard, or a folder of PNGs',
@@ -61,6 +66,11 @@ export function registerTrainCommand(program: Command): void {
     .option('--schedule <name>', `noise schedule: ${SCHEDULE_NAMES.join(', ')}`, 'linear')
     .option('--diffusion-steps <T>', 'number of diffusion steps T', '1000')
     .option('--prediction <p>', `what the network predicts: ${PREDICTIONS.join(', ')}`, 'eps')
+    .option(
+      '--min-snr <γ>',
+      'weight the loss by Min-SNR-γ (Hang et al. 2023; the paper uses 5): caps the weight of nearly clean ' +
+        'steps (default: L_simple, every step alike)',
+    )
     .option('--channels <list>', 'UNet channels per resolution level (images only)', '32,64')
     .option(
       '--res-blocks <list>',
@@ -142,6 +152,7 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
     schedule: opts.schedule,
     T: parseIntOption('--diffusion-steps', opts.diffusionSteps, { min: 2, max: 100000 }),
     prediction: opts.prediction,
+    ...minSnrOption(opts),
     batchSize: parseIntOption('--batch', opts.batch, { min: 1, max: 4096 }),
     lr: parseFloatOption('--lr', opts.lr, { min: 1e-8, max: 1 }),
     warmupSteps: parseIntOption('--warmup', opts.warmup, { min: 0 }),
@@ -150,6 +161,14 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
     seed: parseIntOption('--seed', opts.seed),
     ...annealOption(opts),
   };
+}
+
+/** `--min-snr γ` as the config's lossWeighting. */
+function minSnrOption(opts: TrainOptions): { lossWeighting?: LossWeighting } {
+  if (opts.minSnr === undefined) return {};
+  const gamma = parseFloatOption('--min-snr', opts.minSnr, { min: 0 });
+  if (gamma === 0) throw new UserError('--min-snr must be positive (the paper uses 5), got 0');
+  return { lossWeighting: { kind: 'min-snr', gamma } };
 }
 
 /** `--anneal n` as the config's lrDecay: from step (--steps − n) to --steps. */

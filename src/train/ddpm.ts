@@ -1,13 +1,14 @@
 /**
- * Training a DDPM with L_simple ([Ho20] eq. 14, Algorithm 1): draw x0 from the data, t ~ U{0..T−1},
- * ε ~ N(0, I), form x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε and regress the network output on the target of the chosen
- * parameterisation (ε, x0 or v = √ᾱ ε − √(1 − ᾱ) x0), with Adam, linear warm-up, gradient clipping and an
- * EMA copy of the weights. The whole state (weights, EMA, Adam moments, step, RNG and data-order state)
- * exports as named arrays + JSON, so a checkpoint resumes bit for bit.
+ * Training a DDPM with L_simple ([Ho20] eq. 14, Algorithm 1), optionally Min-SNR-weighted (lossWeight.ts):
+ * draw x0 from the data, t ~ U{0..T−1}, ε ~ N(0, I), form x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε and regress the
+ * network output on the target of the chosen parameterisation (ε, x0 or v = √ᾱ ε − √(1 − ᾱ) x0), with Adam,
+ * linear warm-up, gradient clipping and an EMA copy of the weights. The whole state (weights, EMA, Adam
+ * moments, step, RNG and data-order state) exports as named arrays + JSON, so a checkpoint resumes bit for bit.
  *
  * [Ho20] arXiv:2006.11239v2 · [SH22] arXiv:2202.00512v2 (v-prediction) · [ND21] arXiv:2102.09672v1
  */
 import { noiseSchedule, type NoiseSchedule, type ScheduleName } from '../diffusion/schedule.js';
+import { type LossWeighting, minSnrLossWeight } from '../diffusion/lossWeight.js';
 import type { Prediction } from '../diffusion/parameterization.js';
 import { assertNever } from '../math/checks.js';
 import { DEFAULT_MLP_DENOISER, MlpDenoiser, type MlpDenoiserConfig } from '../nn/mlpDenoiser.js';
@@ -15,7 +16,7 @@ import type { Module } from '../nn/module.js';
 import { maxUNetLevels, UNet, type UNetConfig } from '../nn/unet.js';
 import { Rng, type RngState } from '../random/rng.js';
 import type { BatchModel } from '../samplers/types.js';
-import { mseLoss } from '../tensor/ops/elementwise.js';
+import { mseLoss, mul } from '../tensor/ops/elementwise.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 import { copyParameters, emaDecayAt, updateEma } from './ema.js';
 import { clipGradNorm, linearDecayLr, type LrDecay, NonFiniteError, warmupLr } from './gradients.js';
@@ -39,6 +40,8 @@ export interface DdpmConfig {
   schedule: ScheduleName;
   T: number;
   prediction: Prediction;
+  /** Weights on the per-example squared errors (see lossWeight.ts); absent: L_simple, every t alike. */
+  lossWeighting?: LossWeighting;
   batchSize: number;
   lr: number;
   warmupSteps: number;
@@ -144,25 +147,39 @@ export class DdpmTrainer {
     return report;
   }
 
-  /** x_t and the regression target for a batch x0 (float32), with t_i ~ U{0..T−1}, ε ~ N(0, I). */
-  makeBatch(x0: Float32Array): { xt: Float32Array; t: Int32Array; target: Float32Array } {
-    const { schedule, dims } = this;
+  /**
+   * x_t and the regression target for a batch x0 (float32), with t_i ~ U{0..T−1}, ε ~ N(0, I), and, under a
+   * loss weighting, √w(t_i) repeated over each example's elements (null for L_simple).
+   */
+  makeBatch(x0: Float32Array): {
+    xt: Float32Array;
+    t: Int32Array;
+    target: Float32Array;
+    sqrtWeight: Float32Array | null;
+  } {
+    const { schedule, dims, config } = this;
     const B = x0.length / dims;
     const t = new Int32Array(B);
     const eps = this.rng.fillNormal(new Float32Array(x0.length));
     const xt = new Float32Array(x0.length);
     const target = new Float32Array(x0.length);
+    const sqrtWeight = config.lossWeighting ? new Float32Array(x0.length) : null;
     for (let b = 0; b < B; b++) {
       t[b] = this.rng.int(schedule.T);
       const a = schedule.sqrtAlphaBar[t[b]];
       const s = schedule.sqrtOneMinusAlphaBar[t[b]];
       for (let i = b * dims; i < (b + 1) * dims; i++) {
         xt[i] = a * x0[i] + s * eps[i]; // [Ho20] eq. 4
-        const p = this.config.prediction;
+        const p = config.prediction;
         target[i] = p === 'eps' ? eps[i] : p === 'x0' ? x0[i] : a * eps[i] - s * x0[i]; // v: [SH22] §4
       }
+      if (sqrtWeight && config.lossWeighting) {
+        const { gamma } = config.lossWeighting;
+        const w = minSnrLossWeight(schedule.snr[t[b]], gamma, config.prediction);
+        sqrtWeight.fill(Math.sqrt(w), b * dims, (b + 1) * dims);
+      }
     }
-    return { xt, t, target };
+    return { xt, t, target, sqrtWeight };
   }
 
   private shape(batch: number): number[] {
@@ -174,11 +191,14 @@ export class DdpmTrainer {
     if (!this.data) throw new Error('this trainer has no data source (restored for sampling only)');
     const { ctx, config } = this;
     const x0 = this.data.next(config.batchSize);
-    const { xt, t, target } = this.makeBatch(x0);
+    const { xt, t, target, sqrtWeight } = this.makeBatch(x0);
     this.opt.zeroGrad();
     const loss = ctx.scope(() => {
       const out = this.model.forward(ctx.fromArray(xt, this.shape(config.batchSize)), t);
-      const l = mseLoss(out, ctx.fromArray(target, out.shape));
+      // Weighted: mean of w(t_i)(out − target)² as the squared error of √w·out against √w·target.
+      if (sqrtWeight) for (let i = 0; i < target.length; i++) target[i] *= sqrtWeight[i];
+      const fitted = sqrtWeight ? mul(out, ctx.fromArray(sqrtWeight, out.shape)) : out;
+      const l = mseLoss(fitted, ctx.fromArray(target, out.shape));
       ctx.backward(l);
       return l.item();
     });
@@ -264,6 +284,8 @@ export function validateDdpmConfig(c: DdpmConfig): void {
     !(Number.isInteger(c.lrDecay.start) && c.lrDecay.start >= 0 && c.lrDecay.end > c.lrDecay.start)
   )
     bad(`lrDecay must have integer 0 ≤ start < end, got ${JSON.stringify(c.lrDecay)}`);
+  if (c.lossWeighting && !(c.lossWeighting.kind === 'min-snr' && c.lossWeighting.gamma > 0))
+    bad(`lossWeighting must be Min-SNR with γ > 0, got ${JSON.stringify(c.lossWeighting)}`);
   if (c.model.kind === 'unet') {
     const levels = c.model.unet.channels.length;
     const [h, w] = c.dataShape;
