@@ -2,7 +2,7 @@
  * Image-sample scores from elbo's own classifier (shipped in checkpoints/): the share of samples it recognises
  * with confidence ≥ 0.9 (and, as its ceiling, the share of the test set it recognises), the histogram of
  * predicted classes (mode coverage) and the Fréchet distance between its penultimate-layer features of the
- * samples and of the test set; and a grid of the samples it does not recognise, to look at what the model gets wrong.
+ * samples and of the test set, with its bootstrap standard error over the samples; and a grid of the samples it does not recognise, to look at what the model gets wrong.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,8 @@ import {
   RECOGNITION_THRESHOLD,
   recognitionReport,
 } from '../src/eval/classifier.js';
-import { frechetDistanceOfFeatures } from '../src/eval/frechet.js';
+import { frechetDistanceBootstrap, frechetDistanceOfFeatures } from '../src/eval/frechet.js';
+import { Rng } from '../src/random/rng.js';
 import type { Context } from '../src/tensor/tensor.js';
 import { readCheckpointFile } from './checkpointFile.js';
 import { loadDataset } from './data.js';
@@ -32,6 +33,7 @@ export async function scoreWithClassifier(
   n: number,
   outDir: string,
   classifierPath?: string,
+  fidBootstrap: { replicates: number; seed: number } = { replicates: 0, seed: 0 },
 ): Promise<Record<string, unknown>> {
   const path = classifierPath ?? defaultClassifierPath(dataset);
   if (!existsSync(path)) {
@@ -54,13 +56,21 @@ export async function scoreWithClassifier(
   // The same score for the real test images: the ceiling a perfect generator would reach.
   const ofTest = classify(ctx, model, test.images);
   const reference = recognitionReport(ofTest.probs, model.config.classes);
-  const fid = frechetDistanceOfFeatures(
-    ofSamples.features,
-    n,
-    ofTest.features,
-    test.count,
-    model.config.hidden,
-  );
+  const hidden = model.config.hidden;
+  const fid = frechetDistanceOfFeatures(ofSamples.features, n, ofTest.features, test.count, hidden);
+  // The FID's spread over draws of the samples (skipped with 0 replicates; < 2 cannot give a spread).
+  const bootstrap =
+    fidBootstrap.replicates >= 2
+      ? frechetDistanceBootstrap(
+          ofSamples.features,
+          n,
+          ofTest.features,
+          test.count,
+          hidden,
+          fidBootstrap.replicates,
+          Rng.fromSeed(fidBootstrap.seed),
+        )
+      : null;
   const unrecognised = unrecognisedGrid(
     images,
     ofSamples.confidence,
@@ -73,6 +83,9 @@ export async function scoreWithClassifier(
     class_min_share: report.classMinShare,
     recognised_test_set: reference.recognised,
     fid_classifier: fid,
+    ...(bootstrap
+      ? { fid_classifier_sd: bootstrap.sd, fid_bootstrap_replicates: fidBootstrap.replicates }
+      : {}),
     fid_reference_n: test.count,
     classifier: path,
     classifier_test_accuracy: meta.testAccuracy,

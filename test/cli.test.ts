@@ -156,6 +156,8 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
       '--json',
       '--samples',
       '12',
+      '--fid-bootstrap',
+      '5',
       '--steps',
       '4',
       '--nll-n',
@@ -180,6 +182,16 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     expect(r.recognised_test_set).toBeGreaterThan(0.95);
     expect(r.recognised_test_set).toBeLessThanOrEqual(1);
     expect(Number.isFinite(r.fid_classifier)).toBe(true);
+    expect(r.fid_classifier_sd).toBeGreaterThan(0);
+    expect(r.fid_bootstrap_replicates).toBe(5);
+    const oneReplicate = elbo(
+      'eval',
+      '--checkpoint',
+      join(a, 'checkpoint.safetensors'),
+      '--fid-bootstrap',
+      '1',
+    );
+    expect(oneReplicate.stderr).toMatch(/--fid-bootstrap needs ≥ 2 replicates for a spread \(0 skips it\)/);
     expect([r.steps, r.n]).toEqual([4, 12]);
     expect(r.sampler).toBe('DDIM (4 steps, η = 0)');
     expect(

@@ -42,6 +42,7 @@ interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'thr
   nllTerms: string;
   samples: string;
   classifier?: string;
+  fidBootstrap: string;
   seed: string;
   threads?: string;
   out: string;
@@ -69,6 +70,11 @@ export function registerEvalCommand(program: Command): void {
       '--classifier <file>',
       'classifier checkpoint for image scores (default: the shipped one for the dataset)',
     )
+    .option(
+      '--fid-bootstrap <reps>',
+      "resampled sample sets for the FID's bootstrap standard error fid_classifier_sd (0: skip)",
+      '50',
+    )
     .option('--seed <n>', 'random seed', '0')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--out <dir>', 'directory for the per-timestep plot', 'out/eval')
@@ -95,6 +101,9 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
     if (m !== 'nll' && m !== 'samples')
       throw new UserError(`--metrics: unknown metric "${m}" (use nll, samples)`);
   const seed = parseIntOption('--seed', o.seed);
+  const fidBootstrap = parseIntOption('--fid-bootstrap', o.fidBootstrap, { min: 0, max: 10000 });
+  if (fidBootstrap === 1)
+    throw new UserError('--fid-bootstrap needs ≥ 2 replicates for a spread (0 skips it)');
   const threads =
     o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
   const config = state.meta.config;
@@ -195,7 +204,10 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         result.samples_png = grid;
         Object.assign(
           result,
-          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, o.classifier),
+          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, o.classifier, {
+            replicates: fidBootstrap,
+            seed: seed + 4,
+          }),
         );
       } else if (isToy2dName(config.dataset)) {
         const fresh = (s: number) =>

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../random/rng.js';
-import { frechetDistance, frechetDistanceOfFeatures, traceSqrtProduct } from './frechet.js';
-import { featureStatistics, matmulSquare, sqrtPsd, symmetricEigen } from './linalg.js';
+import {
+  frechetDistance,
+  frechetDistanceBootstrap,
+  frechetDistanceOfFeatures,
+  traceSqrtProduct,
+} from './frechet.js';
+import { featureStatistics, matmulSquare, sqrtPsd, symmetricEigen, symmetricEigenvalues } from './linalg.js';
 
 /** A random symmetric d×d matrix with standard normal entries (seeded). */
 function randomSymmetric(d: number, seed: number): Float64Array {
@@ -51,6 +56,11 @@ describe('featureStatistics', () => {
 });
 
 describe('symmetricEigen (cyclic Jacobi)', () => {
+  it('symmetricEigenvalues gives the same values, bit for bit, without the vectors', () => {
+    const a = randomSymmetric(12, 5);
+    expect(symmetricEigenvalues(a, 12)).toEqual(symmetricEigen(a, 12).values);
+  });
+
   it('finds the eigenvalues of [[2,1],[1,2]] (1 and 3, closed form)', () => {
     const e = symmetricEigen([2, 1, 1, 2], 2);
     expect(e.values[0]).toBeCloseTo(1, 14);
@@ -144,5 +154,39 @@ describe('frechetDistance', () => {
     // Finite-sample bias and noise of the estimate are O(d/n) and O(1/√n)·‖Δμ‖: ~1e-3 and ~1e-2.
     expect(same).toBeLessThan(0.01);
     expect(Math.abs(shifted - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('frechetDistanceBootstrap', () => {
+  // Generated rows ~ N(0.3·1, diag(1.5, 1, 0.7, 1.2)), reference rows ~ N(0, I), d = 4.
+  const d = 4;
+  const scale = [Math.sqrt(1.5), 1, Math.sqrt(0.7), Math.sqrt(1.2)];
+  const generated = (n: number, rng: Rng) =>
+    rng.fillNormal(new Float64Array(n * d)).map((z, i) => 0.3 + scale[i % d] * z);
+  const reference = Rng.fromSeed(20).fillNormal(new Float64Array(4000 * d));
+
+  it('matches the spread of the distance over independent draws of the generated set (n = 400)', () => {
+    const n = 400;
+    // Monte Carlo truth: 60 independent generated sets against the same reference.
+    const rng = Rng.fromSeed(21);
+    const draws = Array.from({ length: 60 }, () =>
+      frechetDistanceOfFeatures(generated(n, rng), n, reference, 4000, d),
+    );
+    const mean = draws.reduce((s, v) => s + v, 0) / draws.length;
+    const sdTrue = Math.sqrt(draws.reduce((s, v) => s + (v - mean) ** 2, 0) / (draws.length - 1));
+    // The bootstrap from a single set.
+    const one = generated(n, Rng.fromSeed(22));
+    const { sd, replicates } = frechetDistanceBootstrap(one, n, reference, 4000, d, 200, Rng.fromSeed(23));
+    expect(replicates.length).toBe(200);
+    console.info(`bootstrap sd ${sd.toFixed(4)}, over 60 independent sets ${sdTrue.toFixed(4)}`);
+    // Each estimate has ~10 % relative error (60 draws; 200 replicates of one set of 400): a factor 1.5 either way
+    // fails a bootstrap that resampled the wrong set, the wrong count, or took a standard error of the mean.
+    expect(sd / sdTrue).toBeGreaterThan(1 / 1.5);
+    expect(sd / sdTrue).toBeLessThan(1.5);
+  });
+
+  it('needs at least 2 replicates', () => {
+    const x = generated(10, Rng.fromSeed(1));
+    expect(() => frechetDistanceBootstrap(x, 10, x, 10, d, 1, Rng.fromSeed(2))).toThrow(/≥ 2 replicates/);
   });
 });

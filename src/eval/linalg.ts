@@ -74,6 +74,27 @@ export function symmetricEigen(
   tol = 1e-15,
   maxSweeps = 100,
 ): SymmetricEigen {
+  return jacobiEigen(a, d, tol, maxSweeps, true);
+}
+
+/** The eigenvalues (ascending) of a symmetric matrix: {@link symmetricEigen} without accumulating V (⅓ less work). */
+export function symmetricEigenvalues(
+  a: ArrayLike<number>,
+  d: number,
+  tol = 1e-15,
+  maxSweeps = 100,
+): Float64Array {
+  return jacobiEigen(a, d, tol, maxSweeps, false).values;
+}
+
+/** The cyclic Jacobi iteration of {@link symmetricEigen}; `vectors` is empty unless `withVectors`. */
+function jacobiEigen(
+  a: ArrayLike<number>,
+  d: number,
+  tol: number,
+  maxSweeps: number,
+  withVectors: boolean,
+): SymmetricEigen {
   if (a.length !== d * d) throw new Error(`symmetricEigen: ${a.length} values are not a ${d}×${d} matrix`);
   const A = Float64Array.from(a);
   let frob = 0;
@@ -93,8 +114,8 @@ export function symmetricEigen(
   // Symmetrise exactly so rounding noise in the input cannot bias the rotations.
   for (let i = 0; i < d; i++)
     for (let j = i + 1; j < d; j++) A[i * d + j] = A[j * d + i] = 0.5 * (A[i * d + j] + A[j * d + i]);
-  const V = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) V[i * d + i] = 1;
+  const V = new Float64Array(withVectors ? d * d : 0);
+  if (withVectors) for (let i = 0; i < d; i++) V[i * d + i] = 1;
   const threshold = tol * Math.sqrt(frob);
   let converged = false;
   for (let sweep = 0; sweep < maxSweeps; sweep++) {
@@ -131,12 +152,13 @@ export function symmetricEigen(
         A[q * d + p] = 0;
         A[p * d + p] = app - t * apq;
         A[q * d + q] = aqq + t * apq;
-        for (let k = 0; k < d; k++) {
-          const vkp = V[k * d + p];
-          const vkq = V[k * d + q];
-          V[k * d + p] = c * vkp - s * vkq;
-          V[k * d + q] = s * vkp + c * vkq;
-        }
+        if (withVectors)
+          for (let k = 0; k < d; k++) {
+            const vkp = V[k * d + p];
+            const vkq = V[k * d + q];
+            V[k * d + p] = c * vkp - s * vkq;
+            V[k * d + q] = s * vkp + c * vkq;
+          }
       }
     }
   }
@@ -151,10 +173,10 @@ export function symmetricEigen(
   // Sort ascending, permuting the eigenvector columns with the values.
   const order = Array.from({ length: d }, (_, i) => i).sort((i, j) => A[i * d + i] - A[j * d + j]);
   const values = new Float64Array(d);
-  const vectors = new Float64Array(d * d);
+  const vectors = new Float64Array(withVectors ? d * d : 0);
   order.forEach((src, dst) => {
     values[dst] = A[src * d + src];
-    for (let k = 0; k < d; k++) vectors[k * d + dst] = V[k * d + src];
+    if (withVectors) for (let k = 0; k < d; k++) vectors[k * d + dst] = V[k * d + src];
   });
   return { values, vectors };
 }
