@@ -2,7 +2,8 @@
  * Image-sample scores from elbo's own classifier (shipped in checkpoints/): the share of samples it recognises
  * with confidence ≥ 0.9 (and, as its ceiling, the share of the test set it recognises), the histogram of
  * predicted classes (mode coverage) and the Fréchet distance between its penultimate-layer features of the
- * samples and of the test set, with its bootstrap standard error over the samples; and a grid of the samples it does not recognise, to look at what the model gets wrong.
+ * samples and of the test set, with its bootstrap standard error over the samples; and a grid of the samples
+ * it does not recognise, to look at what the model gets wrong.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
