@@ -57,9 +57,21 @@ export function frechetDistance(
       `frechetDistance: shapes differ: μ1 [${mu1.length}], Σ1 ${cov1.length} values, μ2 [${mu2.length}], Σ2 ${cov2.length} values`,
     );
   }
+  return frechetDistanceGivenSqrt(mu1, cov1, mu2, cov2, sqrtPsd(cov1, d));
+}
+
+/** {@link frechetDistance} with Σ1^{1/2} already computed (the bootstrap reuses the reference's). */
+function frechetDistanceGivenSqrt(
+  mu1: ArrayLike<number>,
+  cov1: ArrayLike<number>,
+  mu2: ArrayLike<number>,
+  cov2: ArrayLike<number>,
+  sqrtCov1: Float64Array,
+): number {
+  const d = mu1.length;
   let meanTerm = 0;
   for (let i = 0; i < d; i++) meanTerm += (mu1[i] - mu2[i]) ** 2;
-  const fd = meanTerm + trace(cov1, d) + trace(cov2, d) - 2 * traceSqrtProduct(cov1, cov2, d);
+  const fd = meanTerm + trace(cov1, d) + trace(cov2, d) - 2 * traceSqrtSandwich(sqrtCov1, cov2, d);
   // The exact value is ≥ 0; rounding can leave a tiny negative number for identical inputs.
   return Math.max(fd, 0);
 }
@@ -104,7 +116,6 @@ export function frechetDistanceBootstrap(
   // Tr((Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}) = Tr((Σ_b^{1/2} Σ_a Σ_b^{1/2})^{1/2}) (both are Σ √eig(Σ_a Σ_b)), so the
   // reference's square root serves every replicate: one eigendecomposition each instead of two.
   const sqrtRef = sqrtPsd(reference.cov, d);
-  const traceRef = trace(reference.cov, d);
   const resampled = new Float64Array(na * d);
   const replicates = new Float64Array(reps);
   for (let r = 0; r < reps; r++) {
@@ -113,10 +124,7 @@ export function frechetDistanceBootstrap(
       for (let k = 0; k < d; k++) resampled[i * d + k] = a[j * d + k];
     }
     const { mean, cov } = featureStatistics(resampled, na, d);
-    let meanTerm = 0;
-    for (let k = 0; k < d; k++) meanTerm += (mean[k] - reference.mean[k]) ** 2;
-    const fd = meanTerm + trace(cov, d) + traceRef - 2 * traceSqrtSandwich(sqrtRef, cov, d);
-    replicates[r] = Math.max(fd, 0);
+    replicates[r] = frechetDistanceGivenSqrt(reference.mean, reference.cov, mean, cov, sqrtRef);
   }
   let mean = 0;
   for (const v of replicates) mean += v / reps;
