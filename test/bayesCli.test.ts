@@ -2,22 +2,13 @@
  * `elbo demo bayes` and `elbo demo kl` end to end (the compiled CLI: `npm run build` first), with small
  * settings: they exit 0, print value ± error tables and write their SVG figures; a bad option exits 2.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runElbo } from './helpers/cli.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-
-function elbo(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/elbo.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const elbo = (...args: string[]) => runElbo(args, 60_000);
 
 describe('elbo demo bayes / kl', () => {
   it('demo bayes writes the six figures and prints exact, VI and MCMC rows with error bars', () => {

@@ -2,24 +2,15 @@
  * End-to-end tests of the `elbo` command (the compiled CLI: `npm run build` first, as `npm test` does).
  * Small runs only: 2-D data trains in seconds; the MNIST run is a few steps of a tiny UNet.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
+import { runElbo } from './helpers/cli.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-
-function elbo(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/elbo.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const elbo = (...args: string[]) => runElbo(args);
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'elbo-cli-'));
 

@@ -1,23 +1,15 @@
 /** The DDPM trainer as a library: exact resume through a safetensors checkpoint, and the NaN guard. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../node/engine.js';
+import { describe, expect, it } from 'vitest';
 import { toy2d } from '../src/data/toy2d.js';
-import type { Engine } from '../src/engine/engine.js';
 import { Rng, type RngState } from '../src/random/rng.js';
 import { minSnrLossWeight } from '../src/diffusion/lossWeight.js';
 import { predictEps, predictX0 } from '../src/diffusion/parameterization.js';
-import { Context } from '../src/tensor/tensor.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
 import { NonFiniteError } from '../src/train/gradients.js';
+import { startTestEngine } from './helpers/engine.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 2 });
 
 class Moons implements BatchSource {
   rng = Rng.fromSeed(9);

@@ -2,23 +2,14 @@
  * End-to-end tests of `elbo train vae`, `elbo eval` and `elbo sample` on a VAE checkpoint (the compiled CLI:
  * `npm run build` first, as `npm test` does). A tiny MLP VAE on MNIST for a few steps, one engine thread.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
+import { runElbo } from './helpers/cli.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-
-function elbo(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/elbo.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const elbo = (...args: string[]) => runElbo(args);
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'elbo-vae-cli-'));
 const tiny = [

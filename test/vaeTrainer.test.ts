@@ -3,25 +3,17 @@
  * through a safetensors checkpoint, the ELBO improving for the MLP and the convolutional variants, KL warm-up and
  * learning-rate schedule, the NaN guard, and clear errors for bad configs and foreign checkpoints.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../node/engine.js';
-import type { Engine } from '../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
 import { Rng, type RngState } from '../src/random/rng.js';
-import { Context } from '../src/tensor/tensor.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
 import type { BatchSource } from '../src/train/ddpm.js';
 import { NonFiniteError } from '../src/train/gradients.js';
 import { type VaeConfig, validateVaeConfig } from '../src/vae/config.js';
 import { evaluateVae } from '../src/vae/evaluate.js';
 import { klWeightAt, vaeLearningRate, VaeTrainer, type VaeTrainingState } from '../src/vae/trainer.js';
+import { startTestEngine } from './helpers/engine.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 1 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 1 });
 
 /** 8×8 images in [−1, 1]: one bright horizontal or vertical bar at a random position, on black. */
 class Bars implements BatchSource {

@@ -2,23 +2,15 @@
  * Warm start by growth (src/train/warmStart.ts): a UNet with added residual blocks and attention layers, started
  * from a trained one's weights, computes exactly the trained network's function, and its new blocks still learn.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../node/engine.js';
-import type { Engine } from '../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
 import { UNet, type UNetConfig } from '../src/nn/unet.js';
 import { Rng } from '../src/random/rng.js';
 import { mseLoss } from '../src/tensor/ops/elementwise.js';
-import { Context } from '../src/tensor/tensor.js';
 import type { NamedArrays } from '../src/train/trainingTensors.js';
 import { warmStart } from '../src/train/warmStart.js';
+import { startTestEngine } from './helpers/engine.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 2 });
 
 const SMALL: UNetConfig = {
   imageChannels: 1,

@@ -3,11 +3,9 @@
  * q_j = N(m_j, 1/Λ_jj) of the exact posterior ([Bis06] §10.1.2), on the strongly correlated posterior of a
  * line fitted to inputs in [1, 3].
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../node/engine.js';
-import type { Engine } from '../engine/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../test/helpers/engine.js';
 import { Rng } from '../random/rng.js';
-import { Context } from '../tensor/tensor.js';
 import {
   linearRegressionLogEvidence,
   linearRegressionLogJoint,
@@ -19,13 +17,7 @@ import {
 import { diagonalMvNormal, mvNormalKl } from './mvn.js';
 import { elboMonteCarlo, fitMeanFieldGaussian, linearRegressionTensorLogJoint } from './vi.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 1 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 1 });
 
 describe('mean-field Gaussian VI (reparameterised ELBO, engine gradients, Adam)', () => {
   it('reaches the mean-field optimum: means within 0.03 posterior sd, sds within 5 %, KL(q‖p) within 0.01 nats of the optimum; the sds are < 45 % of the exact marginals', () => {

@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../node/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../test/helpers/engine.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
 import type { ImageDataset } from '../data/images.js';
-import type { Engine } from '../engine/engine.js';
 import { disposeModule } from '../nn/module.js';
 import { Rng } from '../random/rng.js';
 import { crossEntropy } from '../tensor/ops/pointwise.js';
-import { Context } from '../tensor/tensor.js';
 import { Adam } from '../train/optim.js';
 import {
   Classifier,
@@ -22,13 +20,7 @@ import {
   trainClassifier,
 } from './classifier.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 1 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 1 });
 
 /** A tiny architecture for fast optimisation tests: 8×8 → 4×4 → 2×2. */
 const TINY: ClassifierConfig = {

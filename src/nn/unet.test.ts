@@ -2,23 +2,15 @@
  * UNet depth against image size: every level halves the resolution once (odd sides round up on the way down and
  * are cropped back on the way up), and the middle keeps at least 2×2 pixels.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../node/engine.js';
-import type { Engine } from '../engine/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../test/helpers/engine.js';
 import { Rng } from '../random/rng.js';
 import { mseLoss } from '../tensor/ops/elementwise.js';
-import { Context } from '../tensor/tensor.js';
 import { type DdpmConfig, validateDdpmConfig } from '../train/ddpm.js';
 import { disposeModule } from './module.js';
 import { maxUNetLevels, REFERENCE_UNET, UNet } from './unet.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 2 });
 
 describe('maxUNetLevels', () => {
   it('counts the halvings (⌈n/2⌉) of the shorter side that keep it ≥ 2', () => {

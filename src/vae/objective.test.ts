@@ -9,15 +9,13 @@
  *   - the analytic KL(q ‖ N(0, I)) agrees with a Monte Carlo estimate within 4 standard errors.
  * Seeds are fixed, so the Monte Carlo checks are reproducible.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../node/engine.js';
-import type { Engine } from '../engine/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../test/helpers/engine.js';
 import { bernoulliLogProbSum } from '../math/bernoulli.js';
 import { gaussianLogProb, klToStandardNormal, normalKlSum } from '../math/gaussian.js';
 import { estimateExpectation, logMeanExp } from '../math/montecarlo.js';
 import { Rng } from '../random/rng.js';
 import { klToStandardNormalPerExample } from '../tensor/ops/likelihood.js';
-import { Context } from '../tensor/tensor.js';
 import type { VaeConfig } from './config.js';
 import { decoderLogLikelihoodRows, evaluateVae, summarizeVaeEvaluation } from './evaluate.js';
 import {
@@ -28,13 +26,7 @@ import {
 import { VaeModel } from './nets.js';
 import { elboTerms, iwaeBound, logImportanceWeight, reparameterize } from './objective.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 1 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 1 });
 
 const L = 2;
 const D = 4;

@@ -2,14 +2,12 @@
  * The optimal Gaussian decoder is the posterior mean: closed form for two points, and a decoder network trained
  * on the ELBO (fixed encoder, Gaussian decoder of fixed variance) converging to it. Also the picture helpers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../node/engine.js';
-import type { Engine } from '../engine/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../test/helpers/engine.js';
 import { sigmoid } from '../math/special.js';
 import { Rng } from '../random/rng.js';
 import { mean, scale } from '../tensor/ops/index.js';
 import { gaussianLogDensity } from '../tensor/ops/likelihood.js';
-import { Context } from '../tensor/tensor.js';
 import { Adam } from '../train/optim.js';
 import { Mlp } from './nets.js';
 import { standardNormalQuantile } from '../bayes/distributions.js';
@@ -20,13 +18,7 @@ import {
   reversedEncoderWeights,
 } from './posteriorMean.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 1 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 1 });
 
 const delta = 1;
 const posteriors: DiagonalGaussian[] = [

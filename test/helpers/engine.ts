@@ -1,9 +1,30 @@
 /** Test helpers for the engine: copy arrays in and out of the shared heap, compare with tolerances. */
+import { afterAll } from 'vitest';
+import { createNodeEngine, type NodeEngineOptions } from '../../node/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { Rng } from '../../src/random/rng.js';
+import { Context } from '../../src/tensor/tensor.js';
 
-/** Allocates and fills a float32 buffer on the engine heap; returns its byte offset. */
+/**
+ * Starts a Node engine and an autodiff Context on it for one test file (call it with top-level await) and
+ * disposes of the engine after the file's tests.
+ */
+export async function startTestEngine(options: NodeEngineOptions): Promise<{ engine: Engine; ctx: Context }> {
+  const engine = await createNodeEngine(options);
+  afterAll(() => engine.dispose());
+  return { engine, ctx: new Context(engine) };
+}
+
+/** n normal draws (mean, std), rounded to float32 so that float64 references see the kernels' exact inputs. */
+export function randnFloat32(seed: number, n: number, std = 1, mean = 0): Float64Array {
+  return Rng.fromSeed(seed)
+    .fillNormal(new Float64Array(n), mean, std)
+    .map((v) => Math.fround(v));
+}
+
+/** Allocates and fills a float32 buffer on the engine heap (at least one element); returns its byte offset. */
 export function upload(engine: Engine, values: ArrayLike<number>): number {
-  const ptr = engine.heap.alloc(values.length * 4);
+  const ptr = engine.heap.alloc(Math.max(1, values.length) * 4);
   engine.heap.f32().set(values, ptr / 4);
   return ptr;
 }

@@ -1,26 +1,11 @@
 // Adam / AdamW and EMA kernels (src/engine/assembly/adam.ts): 3 steps against a float64 transcription of
 // torch.optim.Adam / AdamW's update, plus checks that the tolerance separates the right update from
 // plausible wrong ones (no bias correction, eps inside the square root, coupled ↔ decoupled decay).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../../node/engine.js';
+import { describe, expect, it } from 'vitest';
+import { download, startTestEngine, upload } from '../../../test/helpers/engine.js';
 import { Rng } from '../../random/rng.js';
-import type { Engine } from '../engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-});
-afterAll(() => engine.dispose());
-
-function upload(data: ArrayLike<number>): number {
-  const p = engine.heap.alloc(Math.max(1, data.length) * 4);
-  engine.heap.f32().set(data, p / 4);
-  return p;
-}
-
-function download(p: number, n: number): Float64Array {
-  return Float64Array.from(engine.heap.f32().subarray(p / 4, p / 4 + n));
-}
+const { engine } = await startTestEngine({ threads: 2 });
 
 const N = 1003;
 const f = Math.fround;
@@ -83,16 +68,16 @@ describe('adamStep: 3 steps vs a float64 reference of PyTorch’s Adam / AdamW (
 
   for (const h of cases) {
     it(`lr=${h.lr.toPrecision(2)} β=(${h.beta1.toPrecision(2)}, ${h.beta2.toPrecision(3)}) eps=${h.eps.toPrecision(1)} wd=${h.wd.toPrecision(1)} ${h.decoupled ? 'AdamW' : 'Adam'}`, () => {
-      const param = upload(p0);
-      const m = upload(new Float64Array(N));
-      const v = upload(new Float64Array(N));
+      const param = upload(engine, p0);
+      const m = upload(engine, new Float64Array(N));
+      const v = upload(engine, new Float64Array(N));
       grads.forEach((g, k) => {
         const t = k + 1;
         const bc1 = f(1 - h.beta1 ** t);
         const bc2 = f(1 - h.beta2 ** t);
         const args = [
           param,
-          upload(g),
+          upload(engine, g),
           m,
           v,
           h.lr,
@@ -106,7 +91,7 @@ describe('adamStep: 3 steps vs a float64 reference of PyTorch’s Adam / AdamW (
         ];
         engine.parallel('adamStep', N, 1, args);
       });
-      const got = { p: download(param, N), m: download(m, N), v: download(v, N) };
+      const got = { p: download(engine, param, N), m: download(engine, m, N), v: download(engine, v, N) };
       const ref = refAdam(p0, grads, h);
       // Error scales: θ to 1e-6 of (|θ| + lr) (each step moves θ by ≲ lr), m to 1e-6 of its magnitude
       // recursion on |g|, v (non-negative) relative 1e-6.
@@ -126,8 +111,13 @@ describe('adamStep: 3 steps vs a float64 reference of PyTorch’s Adam / AdamW (
   }
 
   it('leaves the gradient untouched (Adam’s wd·θ is added to a copy)', () => {
-    const g = upload(grads[0]);
-    const args = [upload(p0), g, upload(new Float64Array(N)), upload(new Float64Array(N))];
+    const g = upload(engine, grads[0]);
+    const args = [
+      upload(engine, p0),
+      g,
+      upload(engine, new Float64Array(N)),
+      upload(engine, new Float64Array(N)),
+    ];
     engine.parallel('adamStep', N, 1, [
       ...args,
       f(0.05),
@@ -139,7 +129,7 @@ describe('adamStep: 3 steps vs a float64 reference of PyTorch’s Adam / AdamW (
       f(0.001),
       0,
     ]);
-    expect(download(g, N)).toEqual(grads[0]);
+    expect(download(engine, g, N)).toEqual(grads[0]);
   });
 });
 
@@ -149,17 +139,17 @@ describe('emaUpdate (2 threads)', () => {
     const e0 = Float64Array.from({ length: N }, () => f(rng.normal()));
     const params = [0, 1, 2].map(() => Float64Array.from({ length: N }, () => f(rng.normal())));
     const decay = f(0.9);
-    const ema = upload(e0);
+    const ema = upload(engine, e0);
     const want = Float64Array.from(e0);
     const scale = e0.map(Math.abs);
     for (const p of params) {
-      engine.parallel('emaUpdate', N, 1, [ema, upload(p), decay]);
+      engine.parallel('emaUpdate', N, 1, [ema, upload(engine, p), decay]);
       for (let i = 0; i < N; i++) {
         want[i] = decay * want[i] + (1 - decay) * p[i];
         scale[i] = decay * scale[i] + (1 - decay) * Math.abs(p[i]);
       }
     }
-    const got = download(ema, N);
+    const got = download(engine, ema, N);
     for (let i = 0; i < N; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-6 * scale[i]);
   });
 });

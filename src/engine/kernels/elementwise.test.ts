@@ -1,33 +1,11 @@
 // Tests of the elementwise, row/column and exp/SiLU kernels (src/engine/assembly/elementwise.ts, vexp.ts)
 // against float64 references written here, run over 2 threads with sizes that are not multiples of 4 or
 // of the thread count, so that slices start at unaligned elements and every SIMD loop has a scalar tail.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createNodeEngine } from '../../../node/engine.js';
-import { Rng } from '../../random/rng.js';
-import type { Engine } from '../engine.js';
+import { download, randnFloat32, startTestEngine, upload } from '../../../test/helpers/engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-});
-afterAll(() => engine.dispose());
-
-/** n normal draws (mean, std), rounded to float32 so that the references see the kernels' exact inputs. */
-function randn(seed: number, n: number, std = 1, mean = 0): Float64Array {
-  return Rng.fromSeed(seed)
-    .fillNormal(new Float64Array(n), mean, std)
-    .map((v) => Math.fround(v));
-}
-
-function upload(data: ArrayLike<number>): number {
-  const p = engine.heap.alloc(Math.max(1, data.length) * 4);
-  engine.heap.f32().set(data, p / 4);
-  return p;
-}
-
-function download(p: number, n: number): Float64Array {
-  return Float64Array.from(engine.heap.f32().subarray(p / 4, p / 4 + n));
-}
+const { engine } = await startTestEngine({ threads: 2 });
 
 /** max_i |got_i − want_i| / scale_i. */
 function maxScaledErr(got: ArrayLike<number>, want: ArrayLike<number>, scale: (i: number) => number): number {
@@ -43,23 +21,23 @@ function maxScaledErr(got: ArrayLike<number>, want: ArrayLike<number>, scale: (i
 const N = 1003; // odd, not a multiple of 4: slices [0, 502) and [502, 1003)
 
 describe('elementwise kernels (2 threads, n = 1003)', () => {
-  const a = randn(1, N);
-  const b = randn(2, N, 3);
+  const a = randnFloat32(1, N);
+  const b = randnFloat32(2, N, 3);
 
   it('fill and copy are exact', () => {
-    const out = upload(new Float64Array(N));
+    const out = upload(engine, new Float64Array(N));
     engine.parallel('fill', N, 1, [out, 2.5]);
-    expect(download(out, N).every((v) => v === 2.5)).toBe(true);
-    const pa = upload(a);
+    expect(download(engine, out, N).every((v) => v === 2.5)).toBe(true);
+    const pa = upload(engine, a);
     engine.parallel('copy', N, 1, [pa, out]);
-    expect(download(out, N)).toEqual(a);
+    expect(download(engine, out, N)).toEqual(a);
   });
 
   it('add, sub, mul, scale are the correctly rounded float32 results', () => {
     // One float32 operation on float32 inputs: exactly fround of the float64 result (which is exact).
-    const pa = upload(a);
-    const pb = upload(b);
-    const out = upload(new Float64Array(N));
+    const pa = upload(engine, a);
+    const pb = upload(engine, b);
+    const out = upload(engine, new Float64Array(N));
     const cases: [string, number[], (i: number) => number][] = [
       ['add', [pa, pb, out], (i) => a[i] + b[i]],
       ['sub', [pa, pb, out], (i) => a[i] - b[i]],
@@ -69,33 +47,35 @@ describe('elementwise kernels (2 threads, n = 1003)', () => {
     for (const [name, args, ref] of cases) {
       engine.parallel('fill', N, 1, [out, Number.NaN]);
       engine.parallel(name, N, 1, args);
-      expect(download(out, N), name).toEqual(Float64Array.from({ length: N }, (_, i) => Math.fround(ref(i))));
+      expect(download(engine, out, N), name).toEqual(
+        Float64Array.from({ length: N }, (_, i) => Math.fround(ref(i))),
+      );
     }
   });
 
   it('axpy and addScaled: error ≤ 2^-22 relative to the sum of the terms’ magnitudes', () => {
     const alpha = Math.fround(0.731);
-    const py = upload(b);
-    engine.parallel('axpy', N, 1, [upload(a), alpha, py]);
+    const py = upload(engine, b);
+    engine.parallel('axpy', N, 1, [upload(engine, a), alpha, py]);
     const want = Float64Array.from({ length: N }, (_, i) => b[i] + alpha * a[i]);
-    expect(maxScaledErr(download(py, N), want, (i) => Math.abs(b[i]) + Math.abs(alpha * a[i]))).toBeLessThan(
-      2 ** -22,
-    );
+    expect(
+      maxScaledErr(download(engine, py, N), want, (i) => Math.abs(b[i]) + Math.abs(alpha * a[i])),
+    ).toBeLessThan(2 ** -22);
     const beta = Math.fround(-1.9);
-    const out = upload(new Float64Array(N));
-    engine.parallel('addScaled', N, 1, [upload(a), upload(b), beta, out]);
+    const out = upload(engine, new Float64Array(N));
+    engine.parallel('addScaled', N, 1, [upload(engine, a), upload(engine, b), beta, out]);
     const want2 = Float64Array.from({ length: N }, (_, i) => a[i] + beta * b[i]);
-    expect(maxScaledErr(download(out, N), want2, (i) => Math.abs(a[i]) + Math.abs(beta * b[i]))).toBeLessThan(
-      2 ** -22,
-    );
+    expect(
+      maxScaledErr(download(engine, out, N), want2, (i) => Math.abs(a[i]) + Math.abs(beta * b[i])),
+    ).toBeLessThan(2 ** -22);
   });
 
   it('a kernel called directly on [5, 18) writes exactly that slice', () => {
-    const pa = upload(a);
-    const pb = upload(b);
-    const out = upload(new Float64Array(N).fill(-7));
+    const pa = upload(engine, a);
+    const pb = upload(engine, b);
+    const out = upload(engine, new Float64Array(N).fill(-7));
     engine.k.add(5, 18, pa, pb, out, engine.scratch[0]);
-    const got = download(out, N);
+    const got = download(engine, out, N);
     for (let i = 0; i < N; i++) {
       expect(got[i]).toBe(i >= 5 && i < 18 ? Math.fround(a[i] + b[i]) : -7);
     }
@@ -105,26 +85,32 @@ describe('elementwise kernels (2 threads, n = 1003)', () => {
 describe('row and column kernels (2 threads)', () => {
   it('addRowVector: out[r, c] = x[r, c] + bias[c] (exact), rows split over threads', () => {
     const [rows, cols] = [37, 23];
-    const x = randn(3, rows * cols);
-    const bias = randn(4, cols);
-    const out = upload(new Float64Array(rows * cols));
-    engine.parallel('addRowVector', rows, 1, [upload(x), upload(bias), out, cols]);
+    const x = randnFloat32(3, rows * cols);
+    const bias = randnFloat32(4, cols);
+    const out = upload(engine, new Float64Array(rows * cols));
+    engine.parallel('addRowVector', rows, 1, [upload(engine, x), upload(engine, bias), out, cols]);
     const want = x.map((v, i) => Math.fround(v + bias[i % cols]));
-    expect(download(out, rows * cols)).toEqual(want);
+    expect(download(engine, out, rows * cols)).toEqual(want);
   });
 
   it('addGroupRowVector: adds v[floor(r / rowsPerGroup)] to every row of the group (exact)', () => {
     const [groups, rowsPerGroup, cols] = [3, 35, 7];
     const rows = groups * rowsPerGroup;
-    const x = randn(5, rows * cols);
-    const v = randn(6, groups * cols);
-    const out = upload(new Float64Array(rows * cols));
-    engine.parallel('addGroupRowVector', rows, 1, [upload(x), upload(v), out, rowsPerGroup, cols]);
+    const x = randnFloat32(5, rows * cols);
+    const v = randnFloat32(6, groups * cols);
+    const out = upload(engine, new Float64Array(rows * cols));
+    engine.parallel('addGroupRowVector', rows, 1, [
+      upload(engine, x),
+      upload(engine, v),
+      out,
+      rowsPerGroup,
+      cols,
+    ]);
     const want = x.map((xv, i) => {
       const r = Math.floor(i / cols);
       return Math.fround(xv + v[Math.floor(r / rowsPerGroup) * cols + (i % cols)]);
     });
-    expect(download(out, rows * cols)).toEqual(want);
+    expect(download(engine, out, rows * cols)).toEqual(want);
   });
 
   it('column sums over 1 or 3 row ranges (overwrite and accumulate) are the float64 sum rounded once', () => {
@@ -134,14 +120,14 @@ describe('row and column kernels (2 threads)', () => {
       [301, 23],
       [5, 2053], // more columns than one 2048-column accumulator block
     ]) {
-      const x = randn(7, rows * cols);
-      const prev = randn(8, cols);
+      const x = randnFloat32(7, rows * cols);
+      const prev = randnFloat32(8, cols);
       for (const accumulate of [0, 1]) {
         // In one row range, and in 3 whose float64 partial sums are then added (as for tall matrices).
         const sums = [1, 3].map((parts) => {
-          const out = upload(prev);
+          const out = upload(engine, prev);
           const partials = engine.heap.alloc(parts * cols * 8);
-          engine.parallel('sumColumnsPartial', parts, 1, [upload(x), partials, parts, rows, cols]);
+          engine.parallel('sumColumnsPartial', parts, 1, [upload(engine, x), partials, parts, rows, cols]);
           engine.parallel('sumColumnsFinish', cols, 1, [partials, parts, out, cols, accumulate]);
           return out;
         });
@@ -155,7 +141,7 @@ describe('row and column kernels (2 threads)', () => {
             abs[c] += Math.abs(x[r * cols + c]);
           }
         }
-        for (const got of sums.map((out) => download(out, cols))) {
+        for (const got of sums.map((out) => download(engine, out, cols))) {
           for (let c = 0; c < cols; c++) {
             expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(
               2 ** -24 * Math.abs(want[c]) + 1e-12 * abs[c],
@@ -168,10 +154,10 @@ describe('row and column kernels (2 threads)', () => {
 
   it('sumGroupRows: out[g, c] = Σ of the group’s rows, float64 accumulation, groups split over threads', () => {
     const [groups, rowsPerGroup, cols] = [5, 37, 11];
-    const x = randn(9, groups * rowsPerGroup * cols);
-    const out = upload(new Float64Array(groups * cols));
-    engine.parallel('sumGroupRows', groups, 1, [upload(x), out, rowsPerGroup, cols]);
-    const got = download(out, groups * cols);
+    const x = randnFloat32(9, groups * rowsPerGroup * cols);
+    const out = upload(engine, new Float64Array(groups * cols));
+    engine.parallel('sumGroupRows', groups, 1, [upload(engine, x), out, rowsPerGroup, cols]);
+    const got = download(engine, out, groups * cols);
     for (let g = 0; g < groups; g++) {
       for (let c = 0; c < cols; c++) {
         let s = 0;
@@ -186,10 +172,10 @@ describe('row and column kernels (2 threads)', () => {
   });
 
   it('squaredErrorSum is a float64 sum of float64 squared differences', () => {
-    const a = randn(10, N);
-    const b = randn(11, N, 0.5, 0.2);
-    const pa = upload(a);
-    const pb = upload(b);
+    const a = randnFloat32(10, N);
+    const b = randnFloat32(11, N, 0.5, 0.2);
+    const pa = upload(engine, a);
+    const pb = upload(engine, b);
     for (const [s, e] of [
       [0, N],
       [5, 1000], // unaligned start, tail
@@ -249,7 +235,7 @@ describe('exp and SiLU', () => {
 
   // Inputs: N(0, 4²) plus the edges of exp's range, 0, and the zero of SiLU'' region.
   const extremes = [-100, -88.8, -87.5, -40, -20, -1.2785, 0, 1e-30, -1e-30, 15, 20, 88, 100];
-  const x = Float64Array.from([...randn(12, N - extremes.length, 4), ...extremes.map(Math.fround)]);
+  const x = Float64Array.from([...randnFloat32(12, N - extremes.length, 4), ...extremes.map(Math.fround)]);
   const sig = (v: number) => 1 / (1 + Math.exp(-v));
   const silu = (v: number) => v * sig(v);
   const siluGrad = (v: number) => sig(v) * (1 + v * (1 - sig(v)));
@@ -257,34 +243,34 @@ describe('exp and SiLU', () => {
   // Below x ≈ −88.72 (e^(−x) overflows) the kernels return −0 for SiLU and SiLU′, where the true values are
   // |x|·e^x < 1e-35: hence an absolute floor of 1e-35 under the relative tolerances.
   it('siluForward: relative error ≤ 1e-6 (absolute floor 1e-35)', () => {
-    const out = upload(new Float64Array(N));
-    engine.parallel('siluForward', N, 1, [upload(x), out]);
-    const got = download(out, N);
+    const out = upload(engine, new Float64Array(N));
+    engine.parallel('siluForward', N, 1, [upload(engine, x), out]);
+    const got = download(engine, out, N);
     const want = x.map(silu);
     expect(maxScaledErr(got, want, (i) => Math.abs(want[i]) + 1e-35 / 1e-6)).toBeLessThan(1e-6);
   });
 
   it('siluForwardSaving: the same SiLU as siluForward, and q = min(σ(x), 1 − σ(x)) to 1e-6 relative', () => {
-    const px = upload(x);
-    const y1 = upload(new Float64Array(N));
-    const y2 = upload(new Float64Array(N));
-    const q = upload(new Float64Array(N));
+    const px = upload(engine, x);
+    const y1 = upload(engine, new Float64Array(N));
+    const y2 = upload(engine, new Float64Array(N));
+    const q = upload(engine, new Float64Array(N));
     engine.parallel('siluForward', N, 1, [px, y1]);
     engine.parallel('siluForwardSaving', N, 1, [px, y2, q]);
-    expect(download(y2, N)).toEqual(download(y1, N));
-    const got = download(q, N);
+    expect(download(engine, y2, N)).toEqual(download(engine, y1, N));
+    const got = download(engine, q, N);
     const want = x.map((v) => sig(-Math.abs(v)));
     expect(maxScaledErr(got, want, (i) => want[i] + 1e-35 / 1e-6)).toBeLessThan(1e-6);
   });
 
   it('siluBackwardSaved: dx = dy·SiLU′(x) to 1e-6 of the terms, and SiLU′ matches central differences', () => {
-    const px = upload(x);
-    const q = upload(new Float64Array(N));
-    engine.parallel('siluForwardSaving', N, 1, [px, upload(new Float64Array(N)), q]);
-    const dy = randn(13, N);
-    const out = upload(new Float64Array(N));
-    engine.parallel('siluBackwardSaved', N, 1, [px, q, upload(dy), out]);
-    const got = download(out, N);
+    const px = upload(engine, x);
+    const q = upload(engine, new Float64Array(N));
+    engine.parallel('siluForwardSaving', N, 1, [px, upload(engine, new Float64Array(N)), q]);
+    const dy = randnFloat32(13, N);
+    const out = upload(engine, new Float64Array(N));
+    engine.parallel('siluBackwardSaved', N, 1, [px, q, upload(engine, dy), out]);
+    const got = download(engine, out, N);
     const want = x.map((v, i) => dy[i] * siluGrad(v));
     // Scale: |dy|·s·(1 + |x|·(1 − s)), the magnitude of the terms before the cancellation at x ≈ −1.28.
     const termScale = (i: number) => Math.abs(dy[i]) * sig(x[i]) * (1 + Math.abs(x[i]) * (1 - sig(x[i])));
@@ -292,9 +278,9 @@ describe('exp and SiLU', () => {
 
     // The derivative formula itself, against central differences of the float64 forward:
     // dy = 1, (silu(x + h) − silu(x − h)) / 2h with h = 1e-5 (truncation ≈ h²·|silu'''| ≲ 1e-10).
-    const ones = upload(new Float64Array(N).fill(1));
+    const ones = upload(engine, new Float64Array(N).fill(1));
     engine.parallel('siluBackwardSaved', N, 1, [px, q, ones, out]);
-    const grad = download(out, N);
+    const grad = download(engine, out, N);
     const h = 1e-5;
     for (let i = 0; i < N; i++) {
       const fd = (silu(x[i] + h) - silu(x[i] - h)) / (2 * h);

@@ -1,31 +1,10 @@
 // GroupNorm kernels (src/engine/assembly/groupnorm.ts) against a float64 reference of PyTorch's
 // torch.nn.GroupNorm on NHWC data, and the backward against central differences of that reference.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../../node/engine.js';
+import { describe, expect, it } from 'vitest';
+import { download, randnFloat32, startTestEngine, upload } from '../../../test/helpers/engine.js';
 import { Rng } from '../../random/rng.js';
-import type { Engine } from '../engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-});
-afterAll(() => engine.dispose());
-
-function randn(seed: number, n: number, std = 1, mean = 0): Float64Array {
-  return Rng.fromSeed(seed)
-    .fillNormal(new Float64Array(n), mean, std)
-    .map((v) => Math.fround(v));
-}
-
-function upload(data: ArrayLike<number>): number {
-  const p = engine.heap.alloc(Math.max(1, data.length) * 4);
-  engine.heap.f32().set(data, p / 4);
-  return p;
-}
-
-function download(p: number, n: number): Float64Array {
-  return Float64Array.from(engine.heap.f32().subarray(p / 4, p / 4 + n));
-}
+const { engine } = await startTestEngine({ threads: 2 });
 
 interface Shape {
   N: number;
@@ -120,22 +99,22 @@ const shapes: Shape[] = [
 function setup(s: Shape, seed: number) {
   const { N, hw, C } = s;
   // Mean 3, std 2, plus a per-channel offset: statistics are not those of a standard normal.
-  const x = randn(seed, N * hw * C, 2, 3).map((v, i) => Math.fround(v + 0.5 * (i % C)));
-  const gamma = randn(seed + 1, C, 0.5, 1);
-  const beta = randn(seed + 2, C, 0.5);
+  const x = randnFloat32(seed, N * hw * C, 2, 3).map((v, i) => Math.fround(v + 0.5 * (i % C)));
+  const gamma = randnFloat32(seed + 1, C, 0.5, 1);
+  const beta = randnFloat32(seed + 2, C, 0.5);
   return { x, gamma, beta, size: N * hw * C };
 }
 
 function runForward(s: Shape, x: Float64Array, gamma: Float64Array, beta: Float64Array) {
   const { N, hw, C, G } = s;
-  const px = upload(x);
-  const out = upload(new Float64Array(x.length).fill(Number.NaN));
-  const mean = upload(new Float64Array(N * G));
-  const rstd = upload(new Float64Array(N * G));
+  const px = upload(engine, x);
+  const out = upload(engine, new Float64Array(x.length).fill(Number.NaN));
+  const mean = upload(engine, new Float64Array(N * G));
+  const rstd = upload(engine, new Float64Array(N * G));
   engine.parallel('groupNormForward', N * G, 1, [
     px,
-    upload(gamma),
-    upload(beta),
+    upload(engine, gamma),
+    upload(engine, beta),
     out,
     mean,
     rstd,
@@ -161,12 +140,12 @@ function runBackward(
 ) {
   const { N, hw, C, G } = s;
   const size = N * hw * C;
-  const dx = upload(new Float64Array(size).fill(Number.NaN));
-  const dGamma = upload(new Float64Array(N * C).fill(Number.NaN));
-  const dBeta = upload(new Float64Array(N * C).fill(Number.NaN));
+  const dx = upload(engine, new Float64Array(size).fill(Number.NaN));
+  const dGamma = upload(engine, new Float64Array(N * C).fill(Number.NaN));
+  const dBeta = upload(engine, new Float64Array(N * C).fill(Number.NaN));
   engine.parallel('groupNormBackward', N * G, 1, [
     px,
-    upload(dy),
+    upload(engine, dy),
     gamma,
     mean,
     rstd,
@@ -180,7 +159,11 @@ function runBackward(
     silu?.saved ?? 0,
     silu?.beta ?? 0,
   ]);
-  return { dx: download(dx, size), dGamma: download(dGamma, N * C), dBeta: download(dBeta, N * C) };
+  return {
+    dx: download(engine, dx, size),
+    dGamma: download(engine, dGamma, N * C),
+    dBeta: download(engine, dBeta, N * C),
+  };
 }
 
 describe('groupNormForward (2 threads)', () => {
@@ -190,12 +173,12 @@ describe('groupNormForward (2 threads)', () => {
       const { out, mean, rstd } = runForward(s, x, gamma, beta);
       const ref = refForward(x, gamma, beta, s, EPS);
       // y: float32 rounding of μ, rstd·γ and the fused step: |error| ≤ 1e-6·max(|y|, 1).
-      const y = download(out, size);
+      const y = download(engine, out, size);
       for (let i = 0; i < size; i++)
         expect(Math.abs(y[i] - ref.y[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(ref.y[i])));
       // Saved statistics: float64 values rounded once to float32.
-      const m = download(mean, s.N * s.G);
-      const r = download(rstd, s.N * s.G);
+      const m = download(engine, mean, s.N * s.G);
+      const r = download(engine, rstd, s.N * s.G);
       for (let i = 0; i < s.N * s.G; i++) {
         expect(Math.abs(m[i] - ref.mean[i])).toBeLessThanOrEqual(2 ** -24 * Math.abs(ref.mean[i]));
         expect(Math.abs(r[i] - ref.rstd[i])).toBeLessThanOrEqual(2 ** -24 * ref.rstd[i]);
@@ -206,15 +189,15 @@ describe('groupNormForward (2 threads)', () => {
   it('keeps full precision when the mean is large relative to the spread (two-pass, float64)', () => {
     // μ = 1000, σ = 0.01: a float32 one-pass E[x²] − μ² would lose every digit of σ².
     const s: Shape = { N: 2, hw: 50, C: 8, G: 2 };
-    const x = randn(77, s.N * s.hw * s.C, 0.01, 1000);
+    const x = randnFloat32(77, s.N * s.hw * s.C, 0.01, 1000);
     const gamma = new Float64Array(s.C).fill(1);
     const beta = new Float64Array(s.C);
     const { out, rstd } = runForward(s, x, gamma, beta);
     const ref = refForward(x, gamma, beta, s, EPS);
-    const r = download(rstd, s.N * s.G);
+    const r = download(engine, rstd, s.N * s.G);
     for (let i = 0; i < s.N * s.G; i++) expect(Math.abs(r[i] / ref.rstd[i] - 1)).toBeLessThan(1e-6);
     // y = x̂ to float32 accuracy: x − μ is formed without rounding μ to float32 first (ulp(1000)/σ ≈ 3e-3).
-    const y = download(out, x.length);
+    const y = download(engine, out, x.length);
     for (let i = 0; i < x.length; i++)
       expect(Math.abs(y[i] - ref.y[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(ref.y[i])));
   });
@@ -225,9 +208,9 @@ describe('groupNormBackward (2 threads)', () => {
     it(`matches the float64 backward and central differences: N=${s.N} HW=${s.hw} C=${s.C} G=${s.G}`, () => {
       const { N, C } = s;
       const { x, gamma, beta, size } = setup(s, 10 * k + 5);
-      const dy = randn(10 * k + 8, size);
+      const dy = randnFloat32(10 * k + 8, size);
       const { px, mean, rstd } = runForward(s, x, gamma, beta);
-      const got = runBackward(s, px, dy, upload(gamma), mean, rstd);
+      const got = runBackward(s, px, dy, upload(engine, gamma), mean, rstd);
       const ref = refBackward(x, dy, gamma, s, EPS);
 
       // Against the analytic float64 backward. dx sums terms of size rstd·|γ·dy| that largely cancel, so
@@ -291,16 +274,16 @@ describe('groupNorm fused with SiLU (2 threads)', () => {
     it(`is SiLU of the float64 group norm, and its backward the chain rule through both: N=${s.N} HW=${s.hw} C=${s.C} G=${s.G}`, () => {
       const { N, hw, C, G } = s;
       const { x, gamma, beta, size } = setup(s, 10 * k + 3);
-      const px = upload(x);
-      const [pg, pb] = [upload(gamma), upload(beta)];
-      const out = upload(new Float64Array(size).fill(Number.NaN));
-      const saved = upload(new Float64Array(size).fill(Number.NaN));
-      const mean = upload(new Float64Array(N * G));
-      const rstd = upload(new Float64Array(N * G));
+      const px = upload(engine, x);
+      const [pg, pb] = [upload(engine, gamma), upload(engine, beta)];
+      const out = upload(engine, new Float64Array(size).fill(Number.NaN));
+      const saved = upload(engine, new Float64Array(size).fill(Number.NaN));
+      const mean = upload(engine, new Float64Array(N * G));
+      const rstd = upload(engine, new Float64Array(N * G));
       engine.parallel('groupNormForward', N * G, 1, [px, pg, pb, out, mean, rstd, hw, C, G, EPS, 1, saved]);
       const ref = refForward(x, gamma, beta, s, EPS);
-      const y = download(out, size);
-      const q = download(saved, size);
+      const y = download(engine, out, size);
+      const q = download(engine, saved, size);
       for (let i = 0; i < size; i++) {
         const v = ref.y[i];
         expect(Math.abs(y[i] - v * sigmoid(v))).toBeLessThan(2e-6 * Math.max(1, Math.abs(v)));
@@ -308,7 +291,7 @@ describe('groupNorm fused with SiLU (2 threads)', () => {
       }
 
       // Backward from gs, the gradient of SiLU(y): the plain backward of dy = gs·SiLU'(y), y in float64.
-      const gs = randn(10 * k + 9, size);
+      const gs = randnFloat32(10 * k + 9, size);
       const dyRef = Float64Array.from(gs, (g, i) => {
         const sg = sigmoid(ref.y[i]);
         return g * sg * (1 + ref.y[i] * (1 - sg));

@@ -1,31 +1,9 @@
 // Nearest upsampling and channel concatenation (src/engine/assembly/resample.ts): exact copies against
 // index-by-index references; the backwards against the reference sums and central differences.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../../node/engine.js';
-import { Rng } from '../../random/rng.js';
-import type { Engine } from '../engine.js';
+import { describe, expect, it } from 'vitest';
+import { download, randnFloat32, startTestEngine, upload } from '../../../test/helpers/engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-});
-afterAll(() => engine.dispose());
-
-function randn(seed: number, n: number, std = 1, mean = 0): Float64Array {
-  return Rng.fromSeed(seed)
-    .fillNormal(new Float64Array(n), mean, std)
-    .map((v) => Math.fround(v));
-}
-
-function upload(data: ArrayLike<number>): number {
-  const p = engine.heap.alloc(Math.max(1, data.length) * 4);
-  engine.heap.f32().set(data, p / 4);
-  return p;
-}
-
-function download(p: number, n: number): Float64Array {
-  return Float64Array.from(engine.heap.f32().subarray(p / 4, p / 4 + n));
-}
+const { engine } = await startTestEngine({ threads: 2 });
 
 /** Central difference of a float64 function of one coordinate of `arr`. */
 function centralDiff(arr: Float64Array, i: number, f: () => number, h = 1e-3): number {
@@ -65,17 +43,17 @@ const SHAPES = [
 describe('upsampleNearest2x and its backward (2 threads)', () => {
   for (const [N, H, W, C] of SHAPES) {
     it(`N=${N} H=${H} W=${W} C=${C}`, () => {
-      const x = randn(N * 100 + C, N * H * W * C);
+      const x = randnFloat32(N * 100 + C, N * H * W * C);
       const outSize = N * 4 * H * W * C;
-      const out = upload(new Float64Array(outSize).fill(Number.NaN));
-      engine.parallel('upsampleNearest2x', N * H, 1, [upload(x), out, H, W, C]);
-      expect(download(out, outSize)).toEqual(refUpsample(x, N, H, W, C));
+      const out = upload(engine, new Float64Array(outSize).fill(Number.NaN));
+      engine.parallel('upsampleNearest2x', N * H, 1, [upload(engine, x), out, H, W, C]);
+      expect(download(engine, out, outSize)).toEqual(refUpsample(x, N, H, W, C));
 
       // Backward: dx = Σ of the 4 copies. Float32 sum of 4 terms: |error| ≤ 2^-22·Σ|terms|.
-      const dy = randn(N * 100 + C + 1, outSize);
-      const dx = upload(new Float64Array(x.length).fill(Number.NaN));
-      engine.parallel('upsampleNearest2xBackward', N * H, 1, [upload(dy), dx, H, W, C]);
-      const got = download(dx, x.length);
+      const dy = randnFloat32(N * 100 + C + 1, outSize);
+      const dx = upload(engine, new Float64Array(x.length).fill(Number.NaN));
+      engine.parallel('upsampleNearest2xBackward', N * H, 1, [upload(engine, dy), dx, H, W, C]);
+      const got = download(engine, dx, x.length);
       const want = new Float64Array(x.length);
       const abs = new Float64Array(x.length);
       for (let n = 0; n < N; n++) {
@@ -113,35 +91,35 @@ describe('concatChannels and splitChannels (2 threads)', () => {
   ]) {
     it(`P = 37 pixels, ca = ${ca}, cb = ${cb}`, () => {
       const P = 37;
-      const a = randn(ca * 10 + cb, P * ca);
-      const b = randn(ca * 10 + cb + 1, P * cb);
+      const a = randnFloat32(ca * 10 + cb, P * ca);
+      const b = randnFloat32(ca * 10 + cb + 1, P * cb);
       const co = ca + cb;
-      const out = upload(new Float64Array(P * co).fill(Number.NaN));
-      engine.parallel('concatChannels', P, 1, [upload(a), ca, upload(b), cb, out]);
+      const out = upload(engine, new Float64Array(P * co).fill(Number.NaN));
+      engine.parallel('concatChannels', P, 1, [upload(engine, a), ca, upload(engine, b), cb, out]);
       const ref = (aa: ArrayLike<number>, bb: ArrayLike<number>) =>
         Float64Array.from({ length: P * co }, (_, i) => {
           const p = Math.floor(i / co);
           const c = i % co;
           return c < ca ? aa[p * ca + c] : bb[p * cb + c - ca];
         });
-      expect(download(out, P * co)).toEqual(ref(a, b));
+      expect(download(engine, out, P * co)).toEqual(ref(a, b));
 
       // split is concat's backward: it must return dL/da, dL/db for L = Σ w·concat(a, b) (checked by central
       // differences of the reference), and be its exact inverse.
-      const w = randn(ca * 10 + cb + 2, P * co);
-      const ga = upload(new Float64Array(P * ca).fill(Number.NaN));
-      const gb = upload(new Float64Array(P * cb).fill(Number.NaN));
-      engine.parallel('splitChannels', P, 1, [upload(w), ca, cb, ga, gb]);
-      const gotA = download(ga, P * ca);
-      const gotB = download(gb, P * cb);
+      const w = randnFloat32(ca * 10 + cb + 2, P * co);
+      const ga = upload(engine, new Float64Array(P * ca).fill(Number.NaN));
+      const gb = upload(engine, new Float64Array(P * cb).fill(Number.NaN));
+      engine.parallel('splitChannels', P, 1, [upload(engine, w), ca, cb, ga, gb]);
+      const gotA = download(engine, ga, P * ca);
+      const gotB = download(engine, gb, P * cb);
       const aa = Float64Array.from(a);
       const bb = Float64Array.from(b);
       const L = () => ref(aa, bb).reduce((s, v, i) => s + w[i] * v, 0);
       for (let i = 0; i < P * ca; i++) expect(Math.abs(gotA[i] - centralDiff(aa, i, L))).toBeLessThan(1e-9);
       for (let i = 0; i < P * cb; i++) expect(Math.abs(gotB[i] - centralDiff(bb, i, L))).toBeLessThan(1e-9);
       engine.parallel('splitChannels', P, 1, [out, ca, cb, ga, gb]);
-      expect(download(ga, P * ca)).toEqual(a);
-      expect(download(gb, P * cb)).toEqual(b);
+      expect(download(engine, ga, P * ca)).toEqual(a);
+      expect(download(engine, gb, P * cb)).toEqual(b);
     });
   }
 });

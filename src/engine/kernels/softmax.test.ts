@@ -1,30 +1,8 @@
 // Row softmax kernels (src/engine/assembly/softmax.ts) against float64 references and central differences.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../../node/engine.js';
-import { Rng } from '../../random/rng.js';
-import type { Engine } from '../engine.js';
+import { describe, expect, it } from 'vitest';
+import { download, randnFloat32, startTestEngine, upload } from '../../../test/helpers/engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-});
-afterAll(() => engine.dispose());
-
-function randn(seed: number, n: number, std = 1, mean = 0): Float64Array {
-  return Rng.fromSeed(seed)
-    .fillNormal(new Float64Array(n), mean, std)
-    .map((v) => Math.fround(v));
-}
-
-function upload(data: ArrayLike<number>): number {
-  const p = engine.heap.alloc(Math.max(1, data.length) * 4);
-  engine.heap.f32().set(data, p / 4);
-  return p;
-}
-
-function download(p: number, n: number): Float64Array {
-  return Float64Array.from(engine.heap.f32().subarray(p / 4, p / 4 + n));
-}
+const { engine } = await startTestEngine({ threads: 2 });
 
 /** Float64 softmax(scale·x) of each row, with the row maximum subtracted. */
 function refSoftmax(x: ArrayLike<number>, rows: number, cols: number, scale: number): Float64Array {
@@ -53,10 +31,10 @@ describe('softmaxRows (2 threads)', () => {
     for (const scale of SCALES) {
       it(`relative error ≤ 1e-6 + 2^-23·|z| and rows sum to 1: cols = ${cols}, scale = ${scale}`, () => {
         // Entries up to ≈ ±200 after scaling: e^(scale·x) overflows float32 unless the row max is subtracted.
-        const x = randn(cols * 7 + (scale > 0 ? 1 : 2), ROWS * cols, 40);
-        const out = upload(new Float64Array(ROWS * cols).fill(Number.NaN));
-        engine.parallel('softmaxRows', ROWS, 1, [upload(x), out, cols, scale]);
-        const got = download(out, ROWS * cols);
+        const x = randnFloat32(cols * 7 + (scale > 0 ? 1 : 2), ROWS * cols, 40);
+        const out = upload(engine, new Float64Array(ROWS * cols).fill(Number.NaN));
+        engine.parallel('softmaxRows', ROWS, 1, [upload(engine, x), out, cols, scale]);
+        const got = download(engine, out, ROWS * cols);
         const s32 = Math.fround(scale);
         const want = refSoftmax(x, ROWS, cols, s32);
         // Relative error ≤ 1e-6 + 2^-23·|z|, z = scale·x − max: exp ≲ 1e-7, the normalization's roundings,
@@ -83,11 +61,11 @@ describe('softmaxRows (2 threads)', () => {
 
   it('works in place (out = x)', () => {
     const cols = 23;
-    const x = randn(5, ROWS * cols, 3);
-    const p = upload(x);
+    const x = randnFloat32(5, ROWS * cols, 3);
+    const p = upload(engine, x);
     engine.parallel('softmaxRows', ROWS, 1, [p, p, cols, 1]);
     const want = refSoftmax(x, ROWS, cols, 1);
-    const got = download(p, ROWS * cols);
+    const got = download(engine, p, ROWS * cols);
     for (let i = 0; i < ROWS * cols; i++)
       expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-6 * want[i]);
   });
@@ -99,14 +77,14 @@ describe('softmaxRowsBackward (2 threads)', () => {
       it(`matches the float64 formula and central differences: cols = ${cols}, scale = ${scale}`, () => {
         const s32 = Math.fround(scale);
         // Moderate logits so that gradients do not vanish; the forward output is the backward's input.
-        const x = randn(cols * 11 + (scale > 0 ? 3 : 4), ROWS * cols, 1.5);
-        const dy = randn(cols * 13 + 5, ROWS * cols);
-        const py = upload(new Float64Array(ROWS * cols));
-        engine.parallel('softmaxRows', ROWS, 1, [upload(x), py, cols, scale]);
-        const y = download(py, ROWS * cols);
-        const dx = upload(new Float64Array(ROWS * cols).fill(Number.NaN));
-        engine.parallel('softmaxRowsBackward', ROWS, 1, [py, upload(dy), dx, cols, scale]);
-        const got = download(dx, ROWS * cols);
+        const x = randnFloat32(cols * 11 + (scale > 0 ? 3 : 4), ROWS * cols, 1.5);
+        const dy = randnFloat32(cols * 13 + 5, ROWS * cols);
+        const py = upload(engine, new Float64Array(ROWS * cols));
+        engine.parallel('softmaxRows', ROWS, 1, [upload(engine, x), py, cols, scale]);
+        const y = download(engine, py, ROWS * cols);
+        const dx = upload(engine, new Float64Array(ROWS * cols).fill(Number.NaN));
+        engine.parallel('softmaxRowsBackward', ROWS, 1, [py, upload(engine, dy), dx, cols, scale]);
+        const got = download(engine, dx, ROWS * cols);
 
         // (a) The formula on the same float32 y, in float64: dx = scale·y·(dy − Σ dy·y). Scale of the terms:
         // |scale|·y·(|dy| + |Σ dy·y|), to 1e-6 (a few float32 roundings).

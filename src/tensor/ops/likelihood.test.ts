@@ -3,23 +3,16 @@
  * float64 sums, so 1e-5 relative), gradients against central finite differences (test/helpers/gradcheck.ts),
  * and input checks.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../../node/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../../test/helpers/engine.js';
 import { gradcheck } from '../../../test/helpers/gradcheck.js';
-import type { Engine } from '../../engine/engine.js';
 import { bernoulliLogProbSum } from '../../math/bernoulli.js';
 import { gaussianLogProb, klToStandardNormal } from '../../math/gaussian.js';
 import { Rng } from '../../random/rng.js';
-import { Context, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { bernoulliLogLikelihood, gaussianLogDensity, klToStandardNormalPerExample } from './likelihood.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 1 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 1 });
 
 const normal = (n: number, seed: number, s = 1) =>
   Float32Array.from(Rng.fromSeed(seed).fillNormal(new Float32Array(n)), (v) => s * v);

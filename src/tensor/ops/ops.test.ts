@@ -1,20 +1,13 @@
 /** Every differentiable op: forward against a float64 definition where it is not a kernel test's job, and its
  * gradient against central finite differences (test/helpers/gradcheck.ts). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeEngine } from '../../../node/engine.js';
+import { describe, expect, it } from 'vitest';
+import { startTestEngine } from '../../../test/helpers/engine.js';
 import { gradcheck } from '../../../test/helpers/gradcheck.js';
-import type { Engine } from '../../engine/engine.js';
 import { Rng } from '../../random/rng.js';
-import { Context, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import * as ops from './index.js';
 
-let engine: Engine;
-let ctx: Context;
-beforeAll(async () => {
-  engine = await createNodeEngine({ threads: 2 });
-  ctx = new Context(engine);
-});
-afterAll(() => engine.dispose());
+const { ctx } = await startTestEngine({ threads: 2 });
 
 const awayFromZero = (n: number, seed: number) =>
   Float32Array.from(Rng.fromSeed(seed).fillNormal(new Float32Array(n)), (v) => (v >= 0 ? v + 0.2 : v - 0.2));
