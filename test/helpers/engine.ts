@@ -1,4 +1,7 @@
-/** Test helpers for the engine: copy arrays in and out of the shared heap, compare with tolerances. */
+/**
+ * Test helpers for the engine: start one per test file, draw float32-exact inputs, copy arrays in and out of the
+ * shared heap, compare with tolerances.
+ */
 import { afterAll } from 'vitest';
 import { createNodeEngine, type NodeEngineOptions } from '../../node/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
