@@ -94,7 +94,10 @@ function trainMoons(ctx: Context, s: MoonsSettings): void {
     }
     const trainMs = performance.now() - t0;
     const t1 = performance.now();
-    const { x } = sample(trainer.schedule, trainer.batchModel(true), s.samples, 2, Rng.fromSeed(s.seed + 1), {
+    const { x } = sample(trainer.schedule, trainer.batchModel(true), {
+      batch: s.samples,
+      dims: 2,
+      rng: Rng.fromSeed(s.seed + 1),
       prediction: config.prediction,
       sampler: { kind: 'ddim', steps: s.ddimSteps, eta: 0, clip: false },
       onStep: (done, total) => post({ type: 'sampling', done, total }),
@@ -128,7 +131,10 @@ async function sampleMnist(ctx: Context, url: string, count: number, ddimSteps: 
   try {
     const dims = state.meta.config.dataShape.reduce((a, b) => a * b, 1);
     const t0 = performance.now();
-    const { x } = sample(trainer.schedule, trainer.batchModel(true), count, dims, Rng.fromSeed(seed), {
+    const { x } = sample(trainer.schedule, trainer.batchModel(true), {
+      batch: count,
+      dims,
+      rng: Rng.fromSeed(seed),
       prediction: state.meta.config.prediction,
       sampler: { kind: 'ddim', steps: ddimSteps, eta: 0, clip: true },
       onStep: (done, total) => post({ type: 'sampling', done, total }),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../src/checkpoint/safetensors.js';
+import { decodeNpy } from '../src/data/npy.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
 import { runElbo } from './helpers/cli.js';
 
@@ -137,6 +138,17 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     expect(elbo('sample', ...args, '--out', s2).code).toBe(0);
     expect(readFileSync(join(s1, 'samples.png')).equals(readFileSync(join(s2, 'samples.png')))).toBe(true);
     expect(readFileSync(join(s1, 'trajectory.png')).length).toBeGreaterThan(100);
+    // A fast solver, the samples as a NumPy array [n, H, W, C] any tool can read.
+    const npy = join(s1, 'samples.npy');
+    const fast = elbo('sample', ...args, '--sampler', 'dpmpp-2m', '--out', s1, '--npy', npy);
+    expect(fast.code, fast.stderr).toBe(0);
+    expect(fast.stdout).toMatch(/DPM-Solver\+\+\(2M\) \(5 steps, trailing\): 5 network calls per sample/);
+    const array = decodeNpy(new Uint8Array(readFileSync(npy)));
+    expect(array.shape).toEqual([4, 28, 28, 1]);
+    expect(array.data.every(Number.isFinite)).toBe(true);
+    expect(elbo('sample', ...args, '--sampler', 'dpmpp-3m', '--eta', '1', '--out', s1).stderr).toMatch(
+      /--eta applies to --sampler ddim only, not to dpmpp-3m/,
+    );
 
     // The scripts' contract: one JSON object with the bound, the classifier's scores and how they were made.
     const e = tmp();
@@ -184,7 +196,8 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     );
     expect(oneReplicate.stderr).toMatch(/--fid-bootstrap needs ≥ 2 replicates for a spread \(0 skips it\)/);
     expect([r.steps, r.n]).toEqual([4, 12]);
-    expect(r.sampler).toBe('DDIM (4 steps, η = 0)');
+    expect(r.sampler).toBe('DDIM (4 steps, trailing, η = 0)');
+    expect(r.nfe).toBe(4);
     expect(
       readFileSync(r.samples_png as string)
         .subarray(1, 4)

@@ -57,7 +57,10 @@ it('trains a two-moons DDPM from the public API; its DDIM samples are close to f
     null,
   );
   const draw = (t: DdpmTrainer) =>
-    sample(t.schedule, t.batchModel(), 2000, 2, Rng.fromSeed(7), {
+    sample(t.schedule, t.batchModel(), {
+      batch: 2000,
+      dims: 2,
+      rng: Rng.fromSeed(7),
       prediction: 'eps',
       sampler: { kind: 'ddim', steps: 50, eta: 0, clip: false },
     }).x;

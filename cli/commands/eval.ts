@@ -18,8 +18,7 @@ import { negativeElbo } from '../../src/diffusion/vlb.js';
 import { natsToBitsPerDim } from '../../src/math/units.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
-import { sample } from '../../src/samplers/index.js';
-import { describeSampler } from '../../src/samplers/types.js';
+import { describeSampler, sampleInBatches, samplerTimesteps } from '../../src/samplers/index.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
@@ -81,7 +80,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--k <samples>', 'VAE: importance samples per test image for the NLL bound L_k', '5000')
     .option('--n <count>', 'VAE: test images (default: the whole test set)')
     .option('--rows <n>', 'VAE: decoder rows (samples) per engine pass', '2000');
-  addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(async (o: EvalOptions) => {
+  addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: EvalOptions) => {
     const result = await evaluate(o);
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else
@@ -180,22 +179,18 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
       result.terms_plot_png = plotPng;
     }
     if (metrics.has('samples')) {
-      const batch = 64;
-      const x = new Float64Array(nSamples * dims);
-      const stepsPer = sampler.kind === 'ddim' ? sampler.steps : config.T;
-      const batches = Math.ceil(nSamples / batch);
-      const progress = startProgress('sample', batches * stepsPer, 0, stepsPer);
-      for (let b = 0; b < batches; b++) {
-        const size = Math.min(batch, nSamples - b * batch);
-        const r = sample(trainer.schedule, model, size, dims, rng, {
-          prediction: config.prediction,
-          sampler,
-          onStep: (d) => progress.update(b * stepsPer + d),
-        });
-        x.set(r.x, b * batch * dims);
-      }
+      const stepsPer = samplerTimesteps(config.T, sampler).length;
+      const progress = startProgress('sample', Math.ceil(nSamples / 64) * stepsPer, 0, stepsPer);
+      const { x, nfe } = sampleInBatches(trainer.schedule, model, {
+        n: nSamples,
+        dims,
+        prediction: config.prediction,
+        sampler,
+        rng,
+        onProgress: (done) => progress.update(done),
+      });
       progress.stop();
-      Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, n: nSamples });
+      Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, nfe, n: nSamples });
       if (isImage) {
         // The first (up to) 100 of the scored samples, so that the figures can be looked at.
         const shown = Math.min(100, nSamples);

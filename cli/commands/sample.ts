@@ -7,8 +7,17 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
-import { sample } from '../../src/samplers/index.js';
-import { describeSampler, type SamplerConfig } from '../../src/samplers/types.js';
+import {
+  describeSampler,
+  sampleInBatches,
+  samplerTimesteps,
+  SPACINGS,
+  spacedTimesteps,
+  type SamplerConfig,
+} from '../../src/samplers/index.js';
+import { encodeNpy } from '../../src/data/npy.js';
+import { assertNever } from '../../src/math/checks.js';
+import { UserError } from '../userError.js';
 import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
 import { writeFileAtomic } from '../io.js';
@@ -23,47 +32,97 @@ import { writeVaePictures } from './sampleVae.js';
 export interface SamplerOptions {
   sampler: string;
   steps?: string;
-  eta: string;
-  variance: string;
+  spacing: string;
+  eta?: string;
+  order?: string;
+  variance?: string;
   clip: boolean;
 }
 
-const DEFAULT_DDIM_STEPS = 100;
+/** The command-line sampler names. */
+export const SAMPLER_NAMES = ['ddim', 'ancestral', 'clean', 'dpmpp-2m', 'dpmpp-3m', 'unipc'] as const;
+
+/** Steps (= network calls) when --steps is not given: all T for the ancestral chains, else these. */
+const DEFAULT_STEPS: Record<(typeof SAMPLER_NAMES)[number], number | 'T'> = {
+  ancestral: 'T',
+  clean: 'T',
+  ddim: 100,
+  'dpmpp-2m': 20,
+  'dpmpp-3m': 20,
+  unipc: 20,
+};
 
 /** Adds the sampler-choice options shared by `sample` and `eval`. */
-export function addSamplerOptions(cmd: Command, defaults: { sampler: string; steps: string }): Command {
+export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): Command {
   return cmd
     .option(
       '--sampler <kind>',
-      'ancestral (all T steps), clean (x̂0 → posterior, all T steps) or ddim',
+      'ddim, ancestral (DDPM, respaced below T steps), clean (ancestral with x̂0 → posterior mean), ' +
+        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep) or unipc',
       defaults.sampler,
     )
-    .option('--steps <n>', `DDIM: number of respaced steps (default: min(${defaults.steps}, T))`)
-    .option('--eta <x>', 'DDIM: η (0 deterministic, 1 DDPM-like)', '0')
-    .option('--variance <v>', 'ancestral/clean: reverse variance β̃ ("posterior") or β ("beta")', 'posterior')
+    .option(
+      '--steps <n>',
+      'network calls per sample (default: T for ancestral/clean, 100 for ddim, 20 for dpmpp-2m/3m and unipc)',
+    )
+    .option('--spacing <s>', 'how the steps spread over [0, T−1]: linspace, leading or trailing', 'trailing')
+    .option('--eta <x>', 'ddim only: η (0 deterministic, 1 DDPM-like; default 0)')
+    .option('--order <p>', 'unipc only: predictor order 1–3 (default 2)')
+    .option('--variance <v>', 'ancestral/clean only: reverse variance β̃ ("posterior", default) or β ("beta")')
     .option('--clip', 'clip x̂0 to [−1, 1] at each step (images)', false);
 }
 
+/** The sampler config the options describe; a flag that does not apply to the chosen sampler is an error. */
 export function samplerFromOptions(o: SamplerOptions, T: number): SamplerConfig {
-  const kind = parseChoice('--sampler', o.sampler, ['ancestral', 'clean', 'ddim'] as const);
-  const variance = parseChoice('--variance', o.variance, ['posterior', 'beta'] as const);
-  if (kind === 'ddim') {
-    return {
-      kind: 'ddim',
-      steps:
-        o.steps === undefined
-          ? Math.min(DEFAULT_DDIM_STEPS, T)
-          : parseIntOption('--steps', o.steps, { min: 1, max: T }),
-      eta: parseFloatOption('--eta', o.eta, { min: 0, max: 1 }),
-      clip: o.clip,
-    };
-  }
-  return {
-    kind: 'ancestral',
-    variance,
-    meanFrom: kind === 'clean' ? 'x0' : 'eps',
-    clip: o.clip || kind === 'clean',
+  const kind = parseChoice('--sampler', o.sampler, SAMPLER_NAMES);
+  const spacing = parseChoice('--spacing', o.spacing, SPACINGS);
+  const onlyFor = (flag: string, value: string | undefined, kinds: readonly string[]) => {
+    if (value !== undefined && !kinds.includes(kind))
+      throw new UserError(`${flag} applies to --sampler ${kinds.join('/')} only, not to ${kind}; drop it`);
   };
+  onlyFor('--eta', o.eta, ['ddim']);
+  onlyFor('--order', o.order, ['unipc']);
+  onlyFor('--variance', o.variance, ['ancestral', 'clean']);
+  const fallback = DEFAULT_STEPS[kind];
+  const steps =
+    o.steps === undefined
+      ? fallback === 'T'
+        ? T
+        : Math.min(fallback, T)
+      : parseIntOption('--steps', o.steps, { min: 1, max: T });
+  const timing = { steps, spacing };
+  try {
+    spacedTimesteps(T, steps, spacing);
+  } catch (e) {
+    throw new UserError(`--steps ${steps} --spacing ${spacing}: ${(e as Error).message}`);
+  }
+  switch (kind) {
+    case 'ddim':
+      return {
+        kind,
+        ...timing,
+        eta: o.eta === undefined ? 0 : parseFloatOption('--eta', o.eta, { min: 0, max: 1 }),
+        clip: o.clip,
+      };
+    case 'dpmpp-2m':
+    case 'dpmpp-3m':
+      return { kind: 'dpm-solver++', order: kind === 'dpmpp-2m' ? 2 : 3, ...timing, clip: o.clip };
+    case 'unipc': {
+      const order = o.order === undefined ? 2 : parseIntOption('--order', o.order, { min: 1, max: 3 });
+      return { kind, order: order as 1 | 2 | 3, ...timing, clip: o.clip };
+    }
+    case 'ancestral':
+    case 'clean':
+      return {
+        kind: 'ancestral',
+        ...timing,
+        variance: parseChoice('--variance', o.variance ?? 'posterior', ['posterior', 'beta'] as const),
+        meanFrom: kind === 'clean' ? 'x0' : 'eps',
+        clip: o.clip || kind === 'clean',
+      };
+    default:
+      return assertNever(kind, '--sampler');
+  }
 }
 
 interface SampleCommandOptions extends SamplerOptions {
@@ -73,6 +132,7 @@ interface SampleCommandOptions extends SamplerOptions {
   out: string;
   threads?: string;
   raw: boolean;
+  npy?: string;
 }
 
 export function registerSampleCommand(program: Command): void {
@@ -87,8 +147,12 @@ export function registerSampleCommand(program: Command): void {
     .option('--seed <n>', 'random seed of the sampler', '0')
     .option('--out <dir>', 'output directory', 'out/samples')
     .option('--threads <n>', 'engine threads (default: all cores)')
-    .option('--raw', 'use the raw weights instead of the EMA weights', false);
-  addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(async (o: SampleCommandOptions) => {
+    .option('--raw', 'use the raw weights instead of the EMA weights', false)
+    .option(
+      '--npy <file>',
+      'also write the samples as a float32 NumPy array [n, H, W, C] (images) or [n, D]',
+    );
+  addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: SampleCommandOptions) => {
     const state = decodeCheckpointOrExplain(o.checkpoint);
     const n = parseIntOption('--n', o.n, { min: 1, max: 100000 });
     const seed = parseIntOption('--seed', o.seed);
@@ -110,16 +174,17 @@ export function registerSampleCommand(program: Command): void {
     const sampler = samplerFromOptions(o, state.meta.config.T);
     await withEngine(threads, async (ctx) => {
       const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
-      const files = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw);
+      const { files, nfe } = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw, o.npy);
       process.stdout.write(
-        `${n} samples from ${o.checkpoint} (step ${trainer.step}, ${o.raw ? 'raw' : 'EMA'} weights), ${describeSampler(sampler)}\n` +
+        `${n} samples from ${o.checkpoint} (step ${trainer.step}, ${o.raw ? 'raw' : 'EMA'} weights), ` +
+          `${describeSampler(sampler)}: ${nfe} network calls per sample\n` +
           files.map((f) => `wrote ${f}\n`).join(''),
       );
     });
   });
 }
 
-/** Samples in batches of ≤ 64 and writes the pictures; returns the files written. */
+/** Samples in batches of ≤ 64 and writes the pictures (and the .npy array if asked); returns the files written. */
 export function drawAndWrite(
   trainer: DdpmTrainer,
   n: number,
@@ -127,35 +192,27 @@ export function drawAndWrite(
   sampler: SamplerConfig,
   out: string,
   ema: boolean,
-): string[] {
+  npy?: string,
+): { files: string[]; nfe: number } {
   const { config, schedule } = trainer;
   const dims = config.dataShape.reduce((a, b) => a * b, 1);
-  const rng = Rng.fromSeed(seed);
-  const model = trainer.batchModel(ema);
   const T = schedule.T;
   const recordAt = [T, ...[0.8, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05].map((f) => Math.round(f * T)), -1];
-  const all = new Float64Array(n * dims);
-  let trajectory: Map<number, Float64Array> | null = null;
-  const batch = 64;
-  const batches = Math.ceil(n / batch);
-  const stepsPerBatch = sampler.kind === 'ddim' ? sampler.steps : T;
-  const progress = startProgress(
-    'sample',
-    batches * stepsPerBatch,
-    0,
-    Math.max(1, Math.floor(stepsPerBatch / 4)),
-  );
-  for (let b = 0; b < batches; b++) {
-    const size = Math.min(batch, n - b * batch);
-    const r = sample(schedule, model, size, dims, rng, {
-      prediction: config.prediction,
-      sampler,
-      recordAt: b === 0 ? recordAt : [],
-      onStep: (done) => progress.update(b * stepsPerBatch + done),
-    });
-    all.set(r.x, b * batch * dims);
-    if (b === 0) trajectory = r.trajectory;
-  }
+  const steps = samplerTimesteps(T, sampler).length;
+  const progress = startProgress('sample', Math.ceil(n / 64) * steps, 0, Math.max(1, Math.floor(steps / 4)));
+  const {
+    x: all,
+    trajectory,
+    nfe,
+  } = sampleInBatches(schedule, trainer.batchModel(ema), {
+    n,
+    dims,
+    prediction: config.prediction,
+    sampler,
+    rng: Rng.fromSeed(seed),
+    recordAt,
+    onProgress: (done) => progress.update(done),
+  });
   progress.stop();
   const files: string[] = [];
   if (config.dataShape.length === 3) {
@@ -165,11 +222,11 @@ export function drawAndWrite(
     files.push(grid);
     // Trajectory: rows = first 8 samples, columns = recorded timesteps from x_T to x_0.
     const rows = Math.min(8, n);
-    const keys = recordAt.filter((t) => trajectory!.has(t));
+    const keys = recordAt.filter((t) => trajectory.has(t));
     const strip = new Float32Array(rows * keys.length * dims);
     for (let r = 0; r < rows; r++) {
       keys.forEach((t, j) =>
-        strip.set(trajectory!.get(t)!.subarray(r * dims, (r + 1) * dims), (r * keys.length + j) * dims),
+        strip.set(trajectory.get(t)!.subarray(r * dims, (r + 1) * dims), (r * keys.length + j) * dims),
       );
     }
     const traj = join(out, 'trajectory.png');
@@ -198,5 +255,9 @@ export function drawAndWrite(
     );
     files.push(...scatter);
   }
-  return files;
+  if (npy) {
+    writeFileAtomic(npy, encodeNpy(Float32Array.from(all), [n, ...config.dataShape]));
+    files.push(npy);
+  }
+  return { files, nfe };
 }
