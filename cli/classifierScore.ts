@@ -2,7 +2,8 @@
  * Image-sample scores from elbo's own classifier (shipped in checkpoints/): the share of samples it recognises
  * with confidence ≥ 0.9 (and, as its ceiling, the share of the test set it recognises), the histogram of
  * predicted classes (mode coverage) and the Fréchet distance between its penultimate-layer features of the
- * samples and of the test set, with its bootstrap standard error over the samples; and a grid of the samples
+ * samples and of the test set, with its bootstrap standard error over the samples and its floor (as many random
+ * real test images against the rest of the test set: what a perfect generator would score); and a grid of the samples
  * it does not recognise, to look at what the model gets wrong.
  */
 import { existsSync } from 'node:fs';
@@ -13,7 +14,11 @@ import {
   RECOGNITION_THRESHOLD,
   recognitionReport,
 } from '../src/eval/classifier.js';
-import { frechetDistanceBootstrap, frechetDistanceOfFeatures } from '../src/eval/frechet.js';
+import {
+  frechetDistanceBootstrap,
+  frechetDistanceOfFeatures,
+  frechetDistanceRealFloor,
+} from '../src/eval/frechet.js';
 import { Rng } from '../src/random/rng.js';
 import type { Context } from '../src/tensor/tensor.js';
 import { readCheckpointFile } from './checkpointFile.js';
@@ -72,6 +77,18 @@ export async function scoreWithClassifier(
           Rng.fromSeed(fidBootstrap.seed),
         )
       : null;
+  // The floor: n random real test images against the rest of the test set (5 draws).
+  const floor =
+    n <= test.count - 2
+      ? frechetDistanceRealFloor(
+          ofTest.features,
+          test.count,
+          hidden,
+          n,
+          5,
+          Rng.fromSeed(fidBootstrap.seed + 1),
+        )
+      : null;
   const unrecognised = unrecognisedGrid(
     images,
     ofSamples.confidence,
@@ -88,6 +105,7 @@ export async function scoreWithClassifier(
       ? { fid_classifier_sd: bootstrap.sd, fid_bootstrap_replicates: fidBootstrap.replicates }
       : {}),
     fid_reference_n: test.count,
+    ...(floor ? { fid_real_floor: floor.mean, fid_real_floor_sd: floor.sd, fid_real_floor_draws: 5 } : {}),
     classifier: path,
     classifier_test_accuracy: meta.testAccuracy,
     ...unrecognised,

@@ -187,6 +187,9 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     expect(Number.isFinite(r.fid_classifier)).toBe(true);
     expect(r.fid_classifier_sd).toBeGreaterThan(0);
     expect(r.fid_bootstrap_replicates).toBe(5);
+    // The floor of 12 random real images against the rest of the test set, beside the samples' distance.
+    expect(r.fid_real_floor).toBeGreaterThan(0);
+    expect(r.fid_real_floor).toBeLessThan(r.fid_classifier as number);
     const oneReplicate = elbo(
       'eval',
       '--checkpoint',

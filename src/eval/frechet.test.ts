@@ -4,6 +4,7 @@ import {
   frechetDistance,
   frechetDistanceBootstrap,
   frechetDistanceOfFeatures,
+  frechetDistanceRealFloor,
   traceSqrtProduct,
 } from './frechet.js';
 import { featureStatistics, matmulSquare, sqrtPsd, symmetricEigen, symmetricEigenvalues } from './linalg.js';
@@ -188,5 +189,39 @@ describe('frechetDistanceBootstrap', () => {
   it('needs at least 2 replicates', () => {
     const x = generated(10, Rng.fromSeed(1));
     expect(() => frechetDistanceBootstrap(x, 10, x, 10, d, 1, Rng.fromSeed(2))).toThrow(/≥ 2 replicates/);
+  });
+});
+
+describe('frechetDistanceRealFloor', () => {
+  it('is the distance of random held-out rows of one Gaussian to the rest: small, positive, shrinking with n', () => {
+    // 4000 rows of N(0, I_4): a random 100 against the other 3900 differ only by sampling noise, whose expected
+    // squared-mean part alone is d/100 + d/3900 ≈ 0.041; 1000 rows give about a tenth of that.
+    const d = 4;
+    const rows = Rng.fromSeed(31).fillNormal(new Float64Array(4000 * d));
+    const small = frechetDistanceRealFloor(rows, 4000, d, 100, 5, Rng.fromSeed(1));
+    const large = frechetDistanceRealFloor(rows, 4000, d, 1000, 5, Rng.fromSeed(1));
+    expect(small.replicates.every((v) => v > 0)).toBe(true);
+    expect(small.mean).toBeGreaterThan(0.03);
+    expect(small.mean).toBeLessThan(0.3);
+    expect(large.mean).toBeLessThan(small.mean / 4);
+    expect(small.sd).toBeGreaterThan(0);
+  });
+
+  it('draws at random: on rows sorted into two groups the first n would be far off, a random n is not', () => {
+    const d = 2;
+    const rows = new Float64Array(2000 * d);
+    const rng = Rng.fromSeed(4);
+    for (let i = 0; i < 2000; i++)
+      for (let k = 0; k < d; k++) rows[i * d + k] = rng.normal() + (i < 1000 ? -3 : 3);
+    const firstN = frechetDistanceOfFeatures(rows.subarray(0, 200 * d), 200, rows.subarray(200 * d), 1800, d);
+    const floor = frechetDistanceRealFloor(rows, 2000, d, 200, 3, Rng.fromSeed(5));
+    expect(firstN).toBeGreaterThan(10);
+    expect(floor.mean).toBeLessThan(0.5);
+  });
+
+  it('refuses sizes that leave no rest', () => {
+    expect(() => frechetDistanceRealFloor(new Float64Array(20), 10, 2, 9, 1, Rng.fromSeed(1))).toThrow(
+      /2 ≤ n ≤ 8/,
+    );
   });
 });

@@ -132,3 +132,38 @@ export function frechetDistanceBootstrap(
   for (const v of replicates) ss += (v - mean) ** 2;
   return { sd: Math.sqrt(ss / (reps - 1)), replicates };
 }
+
+/**
+ * The floor of the Fréchet distance at sample size n: n rows drawn at random without replacement from the real
+ * rows `b` (a test set may be ordered by class, so a random draw, not the first n), against the other nb − n
+ * rows; `reps` draws, their mean and standard deviation. A perfect generator's n samples score about this.
+ */
+export function frechetDistanceRealFloor(
+  b: ArrayLike<number>,
+  nb: number,
+  d: number,
+  n: number,
+  reps: number,
+  rng: Rng,
+): { mean: number; sd: number; replicates: Float64Array } {
+  if (!Number.isInteger(n) || n < 2 || n > nb - 2)
+    throw new Error(`the real floor needs 2 ≤ n ≤ ${nb - 2} real rows held out, got ${n}`);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`reps must be a positive integer, got ${reps}`);
+  const replicates = new Float64Array(reps);
+  const drawn = new Float64Array(n * d);
+  const rest = new Float64Array((nb - n) * d);
+  for (let r = 0; r < reps; r++) {
+    const order = rng.permutation(nb);
+    for (let i = 0; i < nb; i++) {
+      const row = order[i];
+      const [target, at] = i < n ? [drawn, i] : [rest, i - n];
+      for (let k = 0; k < d; k++) target[at * d + k] = b[row * d + k];
+    }
+    replicates[r] = frechetDistanceOfFeatures(drawn, n, rest, nb - n, d);
+  }
+  let mean = 0;
+  for (const v of replicates) mean += v / reps;
+  let ss = 0;
+  for (const v of replicates) ss += (v - mean) ** 2;
+  return { mean, sd: reps > 1 ? Math.sqrt(ss / (reps - 1)) : 0, replicates };
+}
