@@ -13,91 +13,64 @@
  * uniform in λ.
  */
 import { describe, expect, it } from 'vitest';
-import { makeNoiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
-import { dpmSolverPlusPlusUpdate, sample, type NoiseLevel } from './index.js';
-import { gaussianDataEpsModel, gaussianDataOdeSolution } from './gaussianData.js';
+import { dpmSolverPlusPlusUpdate, gaussianOdeError, logSnrLinearSchedule, type NoiseLevel } from './index.js';
 import type { SamplerConfig } from './types.js';
 
 const MU = 0.3;
 const S = 0.5;
-const T = 1001;
-/** ᾱ_t = sigmoid(2λ_t) with λ_t = 5 − 10 t/(T − 1); β_t = 1 − ᾱ_t/ᾱ_{t−1} (ᾱ_{−1} = 1). */
-const schedule = (() => {
-  const alphaBar = (t: number) => 1 / (1 + Math.exp(-2 * (5 - (10 * t) / (T - 1))));
-  return makeNoiseSchedule(
-    Float64Array.from({ length: T }, (_, t) => 1 - alphaBar(t) / (t > 0 ? alphaBar(t - 1) : 1)),
-  );
-})();
+const schedule = logSnrLinearSchedule(1001, 5, -5);
+const odeErrorAtZero = (sampler: (steps: number, timesteps: number[]) => SamplerConfig, steps: number) =>
+  gaussianOdeError(schedule, MU, S, sampler, steps);
 
-const optimalEps = gaussianDataEpsModel(schedule, MU, S);
-
-/** RMS error at t = 0 of a sampler run over N steps from T − 1 to 0 (then, unmeasured, to the data). */
-function odeErrorAtZero(sampler: (steps: number, timesteps: number[]) => SamplerConfig, steps: number) {
-  const timesteps = Array.from({ length: steps + 1 }, (_, i) => ((T - 1) * (steps - i)) / steps);
-  const xT = Rng.fromSeed(3).fillNormal(new Float64Array(64));
-  const r = sample(schedule, optimalEps, {
-    batch: 64,
-    dims: 1,
-    prediction: 'eps',
-    sampler: sampler(steps, timesteps),
-    xT,
-    recordAt: [0],
+type Make = (steps: number, timesteps: number[]) => SamplerConfig;
+const dpm =
+  (order: 2 | 3, taylorThirdOrder = false): Make =>
+  (steps, timesteps) => ({
+    kind: 'dpm-solver++',
+    order,
+    steps,
+    timesteps,
+    lowerOrderFinal: false,
+    taylorThirdOrder,
+    clip: false,
   });
-  const exact = gaussianDataOdeSolution(schedule, MU, S, xT, T - 1, 0);
-  const x = r.trajectory.get(0)!;
-  return Math.sqrt(x.reduce((a, v, i) => a + (v - exact[i]) ** 2, 0) / x.length);
-}
+const unipc =
+  (order: 1 | 2 | 3): Make =>
+  (steps, timesteps) => ({ kind: 'unipc', order, steps, timesteps, lowerOrderFinal: false, clip: false });
 
 /**
- * [name, expected global order, config]. The global order of a multistep sampler is bounded by its warm-up: the
- * first step has only one data prediction and is first order, so its local error O(h²) stays in the result.
- * DPM-Solver++(3M) is therefore globally of order 2 (its formula is of order 3: see the local test below), and
- * UniPC-p of order min(p + 1, 3) (its corrector lifts the first step to order 2, local error O(h³)).
+ * [name, the slope's range, config]. The orders are those of the update formulas: the first, lower-order steps
+ * of the multistep solvers start at λ = −5, where α ≈ 0.007 multiplies the data prediction, and leave no trace.
+ * UniPC-p is of order p + 1. diffusers' DPM-Solver++(3M) is of order 2 (see dpmSolver.ts; the local test below),
+ * and of order ≥ 3 with D2 at its Taylor value (here even 4: its leading error term happens to be small on this
+ * problem). Measured slopes between 50 and 200 steps: 0.99, 1.99, 2.07, 4.02, 1.99, 2.99, 3.65.
  */
-const SOLVERS: (readonly [string, number, (steps: number, timesteps: number[]) => SamplerConfig])[] = [
-  ['DDIM (η = 0)', 1, (steps, timesteps) => ({ kind: 'ddim', steps, timesteps, eta: 0, clip: false })],
-  ...([2, 3] as const).map(
-    (order) =>
-      [
-        `DPM-Solver++(${order}M)`,
-        2,
-        (steps: number, timesteps: number[]) =>
-          ({
-            kind: 'dpm-solver++',
-            order,
-            steps,
-            timesteps,
-            lowerOrderFinal: false,
-            clip: false,
-          }) as SamplerConfig,
-      ] as const,
-  ),
-  ...([1, 2, 3] as const).map(
-    (order) =>
-      [
-        `UniPC-${order}`,
-        Math.min(order + 1, 3),
-        (steps: number, timesteps: number[]) =>
-          ({ kind: 'unipc', order, steps, timesteps, lowerOrderFinal: false, clip: false }) as SamplerConfig,
-      ] as const,
-  ),
+const SOLVERS: (readonly [string, [number, number], Make])[] = [
+  [
+    'DDIM (η = 0)',
+    [0.8, 1.2],
+    (steps, timesteps) => ({ kind: 'ddim', steps, timesteps, eta: 0, clip: false }),
+  ],
+  ['DPM-Solver++(2M)', [1.8, 2.2], dpm(2)],
+  ["DPM-Solver++(3M), diffusers' update", [1.8, 2.3], dpm(3)],
+  ['DPM-Solver++(3M), Taylor D2', [2.8, 4.3], dpm(3, true)],
+  ['UniPC-1', [1.8, 2.2], unipc(1)],
+  ['UniPC-2', [2.8, 3.2], unipc(2)],
+  ['UniPC-3', [3.3, 4.3], unipc(3)],
 ];
 
-describe('global convergence on the Gaussian probability-flow ODE (5, 10, 20, 50 steps)', () => {
-  it.each(SOLVERS)('%s', (name, expected, sampler) => {
-    const steps = [5, 10, 20, 50];
+describe('global convergence on the Gaussian probability-flow ODE (λ-uniform steps)', () => {
+  it.each(SOLVERS)('%s', (name, [lo, hi], sampler) => {
+    const steps = [10, 20, 50, 200];
     const errors = steps.map((n) => odeErrorAtZero(sampler, n));
-    const slope = -Math.log(errors[3] / errors[2]) / Math.log(50 / 20);
+    const slope = -Math.log(errors[3] / errors[2]) / Math.log(200 / 50);
     console.info(
-      `${name}: errors ${errors.map((e) => e.toExponential(2)).join(', ')}; slope 20→50 ${slope.toFixed(2)}`,
+      `${name}: errors ${errors.map((e) => e.toExponential(2)).join(', ')}; slope 50→200 ${slope.toFixed(2)}`,
     );
-    expect(errors[3]).toBeLessThan(errors[2]);
-    expect(errors[2]).toBeLessThan(errors[1]);
-    // Between 20 and 50 steps the slope is within 0.3 below the asymptotic order (pre-asymptotic higher-order
-    // terms can only steepen it: measured 0.96, 1.90, 2.39, 1.94, 2.88, 2.81) and at most 0.7 above it.
-    expect(slope).toBeGreaterThan(expected - 0.3);
-    expect(slope).toBeLessThan(expected + 0.7);
+    for (let i = 1; i < steps.length; i++) expect(errors[i]).toBeLessThan(errors[i - 1]);
+    expect(slope).toBeGreaterThan(lo);
+    expect(slope).toBeLessThan(hi);
   });
 });
 

@@ -107,6 +107,7 @@ export function sampleDpmSolverPlusPlus(
       history.slice(0, order),
       levels.slice(0, order),
       noiseLevel(schedule, next),
+      config.taylorThirdOrder,
     );
     hooks.record?.(next, x);
     hooks.onStep?.(i + 1, n);

@@ -5,8 +5,10 @@
  * and the ODE keeps the standardised value (x_t − α_t μ)/√(α_t² s² + σ_t²) constant: it transports the
  * Gaussian marginals onto each other affinely. Samplers, their convergence order and the ELBO are tested on it.
  */
-import type { NoiseSchedule } from '../diffusion/schedule.js';
-import type { BatchModel } from './types.js';
+import { makeNoiseSchedule, type NoiseSchedule } from '../diffusion/schedule.js';
+import { Rng } from '../random/rng.js';
+import { sample } from './index.js';
+import type { BatchModel, SamplerConfig } from './types.js';
 
 /** The optimal ε-prediction network for N(μ, s²) data under `schedule`. */
 export function gaussianDataEpsModel(schedule: NoiseSchedule, mu: number, s: number): BatchModel {
@@ -29,4 +31,47 @@ export function gaussianDataOdeSolution(
   const spread = (k: number) => Math.sqrt(schedule.alphaBar[k] * s * s + schedule.oneMinusAlphaBar[k]);
   const [a0, a1] = [schedule.sqrtAlphaBar[from], schedule.sqrtAlphaBar[to]];
   return x.map((v) => a1 * mu + (spread(to) * (v - a0 * mu)) / spread(from));
+}
+
+/**
+ * A schedule whose half log-SNR λ_t = log(α_t/σ_t) falls linearly from `lambdaMax` at t = 0 to `lambdaMin` at
+ * t = T − 1: ᾱ_t = sigmoid(2λ_t), β_t = 1 − ᾱ_t/ᾱ_{t−1}. The solvers step in λ, so evenly spaced integer
+ * timesteps are steps of equal size in λ — what measuring a convergence order needs.
+ */
+export function logSnrLinearSchedule(T: number, lambdaMax = 5, lambdaMin = -5): NoiseSchedule {
+  const alphaBar = (t: number) =>
+    1 / (1 + Math.exp(-2 * (lambdaMax + ((lambdaMin - lambdaMax) * t) / (T - 1))));
+  return makeNoiseSchedule(
+    Float64Array.from({ length: T }, (_, t) => 1 - alphaBar(t) / (t > 0 ? alphaBar(t - 1) : 1)),
+  );
+}
+
+/**
+ * The RMS error at t = 0 of a deterministic sampler against the exact probability-flow ODE solution for N(μ, s²)
+ * data, over `count` starting points drawn from `seed`: N = `steps` evenly spaced steps from T − 1 to 0 (steps
+ * must divide T − 1), the sampler's state at t = 0 taken before its final step to the data.
+ */
+export function gaussianOdeError(
+  schedule: NoiseSchedule,
+  mu: number,
+  s: number,
+  sampler: (steps: number, timesteps: number[]) => SamplerConfig,
+  steps: number,
+  { count = 64, seed = 3 } = {},
+): number {
+  const T = schedule.T;
+  if ((T - 1) % steps !== 0) throw new Error(`${steps} steps do not divide T − 1 = ${T - 1}`);
+  const timesteps = Array.from({ length: steps + 1 }, (_, i) => ((T - 1) * (steps - i)) / steps);
+  const xT = Rng.fromSeed(seed).fillNormal(new Float64Array(count));
+  const r = sample(schedule, gaussianDataEpsModel(schedule, mu, s), {
+    batch: count,
+    dims: 1,
+    prediction: 'eps',
+    sampler: sampler(steps, timesteps),
+    xT,
+    recordAt: [0],
+  });
+  const exact = gaussianDataOdeSolution(schedule, mu, s, xT, T - 1, 0);
+  const x = r.trajectory.get(0)!;
+  return Math.sqrt(x.reduce((a, v, i) => a + (v - exact[i]) ** 2, 0) / x.length);
 }
