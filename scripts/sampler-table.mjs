@@ -6,6 +6,10 @@
  * stopped. Every run uses the same seed, so all samplers start from the same x_T.
  *
  *   node scripts/sampler-table.mjs [--checkpoint FILE] [--samples 1000] [--steps 5,10,20] [--out FILE]
+ *   node scripts/sampler-table.mjs --report [--out FILE] [--chart docs/sampler-quality]
+ *
+ * --report prints the results as a Markdown table (recognised share with its binomial standard error, smallest
+ * class, FID ± bootstrap SD, the real-data floor) and writes the chart of recognised share against steps.
  *
  * Needs `npm run build` first. The wall time of each run (sampling and scoring) is recorded; on a shared machine
  * it is only a rough guide — `seconds_per_64` in the README comes from a separate quiet measurement.
@@ -20,15 +24,23 @@ const { values } = parseArgs({
     checkpoint: { type: 'string', default: 'checkpoints/mnist-ddpm.safetensors' },
     samples: { type: 'string', default: '1000' },
     steps: { type: 'string', default: '5,10,20,50,100,250' },
-    samplers: { type: 'string', default: 'ddim,ddim-eta1,ancestral,dpmpp-2m,dpmpp-3m,unipc' },
+    samplers: { type: 'string', default: 'ddim,ddim-eta1,ancestral-beta,dpmpp-2m,dpmpp-3m,unipc' },
     out: { type: 'string', default: 'docs/data/sampler-table.jsonl' },
+    report: { type: 'boolean', default: false },
+    chart: { type: 'string', default: 'docs/sampler-quality' },
   },
 });
+
+if (values.report) {
+  await report();
+  process.exit(0);
+}
 
 const SAMPLERS = {
   ddim: ['--sampler', 'ddim', '--eta', '0'],
   'ddim-eta1': ['--sampler', 'ddim', '--eta', '1'],
-  ancestral: ['--sampler', 'ancestral'],
+  // Respaced ancestral sampling with σ² = β: with σ² = β̃ it is DDIM with η = 1 (the same chain, [Song21] §4.1).
+  'ancestral-beta': ['--sampler', 'ancestral', '--variance', 'beta'],
   'dpmpp-2m': ['--sampler', 'dpmpp-2m'],
   'dpmpp-3m': ['--sampler', 'dpmpp-3m'],
   unipc: ['--sampler', 'unipc'],
@@ -92,4 +104,50 @@ for (const s of steps) {
     appendFileSync(values.out, JSON.stringify(row) + '\n');
     process.stderr.write(`  ${JSON.stringify(row)}\n`);
   }
+}
+
+/** The Markdown table and the chart of what the results file holds. */
+async function report() {
+  const { lineChartSvg } = await import('../dist/src/plot/lineChart.js');
+  const { writeChart } = await import('../dist/cli/png.js');
+  const rows = readFileSync(values.out, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const names = [...new Set(rows.map((r) => r.name))];
+  const stepsSeen = [...new Set(rows.map((r) => r.steps))].sort((a, b) => a - b);
+  const pct = (x) => `${(100 * x).toFixed(1)}`;
+  const se = (p, n) => Math.sqrt((p * (1 - p)) / n);
+  console.log('| sampler | NFE | recognised % (± SE) | smallest class % | FID ± SD |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const name of names) {
+    for (const s of stepsSeen) {
+      const r = rows.find((x) => x.name === name && x.steps === s);
+      if (!r) continue;
+      console.log(
+        `| ${name} | ${r.nfe} | ${pct(r.recognised)} ± ${pct(se(r.recognised, r.samples))} | ${pct(r.class_min_share)} | ${r.fid.toFixed(1)} ± ${r.fid_sd.toFixed(1)} |`,
+      );
+    }
+  }
+  const floor = rows[0];
+  console.log(
+    `\nFID floor (${floor.samples} random real test images against the other ${10000 - floor.samples}, 5 draws): ${floor.fid_real_floor.toFixed(1)} ± ${floor.fid_real_floor_sd.toFixed(1)}`,
+  );
+  const [svg, png] = writeChart(
+    values.chart,
+    lineChartSvg(
+      names.map((name) => {
+        const mine = rows.filter((r) => r.name === name).sort((a, b) => a.steps - b.steps);
+        return { name, x: mine.map((r) => Math.log10(r.nfe)), y: mine.map((r) => 100 * r.recognised) };
+      }),
+      {
+        title: `Recognised share of ${floor.samples} samples against network calls (${floor.checkpoint})`,
+        xLabel: 'log₁₀ network calls per sample',
+        yLabel: 'recognised (%)',
+        width: 720,
+        height: 440,
+      },
+    ),
+  );
+  console.log(`\nwrote ${svg} and ${png}`);
 }

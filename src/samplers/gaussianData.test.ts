@@ -127,6 +127,21 @@ describe('what the samplers need', () => {
     ).toThrow(/needs a random generator/);
   });
 
+  it('DDIM with η = 1 is the respaced ancestral chain with σ² = β̃: same seed, same samples ([Song21] §4.1)', () => {
+    const common = { batch: 50, dims: 1, prediction: 'eps' as const };
+    const ddim = sample(schedule, optimalEps, {
+      ...common,
+      rng: Rng.fromSeed(8),
+      sampler: { kind: 'ddim', steps: 20, eta: 1, clip: false },
+    });
+    const ancestral = sample(schedule, optimalEps, {
+      ...common,
+      rng: Rng.fromSeed(8),
+      sampler: { kind: 'ancestral', steps: 20, variance: 'posterior', meanFrom: 'eps', clip: false },
+    });
+    ddim.x.forEach((v, i) => expect(Math.abs(v - ancestral.x[i])).toBeLessThan(1e-12));
+  });
+
   it('the respaced schedule of all T timesteps is the schedule itself; of a subset, ᾱ of the subset', () => {
     expect(
       respacedSchedule(
