@@ -27,6 +27,7 @@ function readKernel(file: string): Uint8Array<ArrayBuffer> {
   }
 }
 
+/** Options of {@link createNodeEngine}. */
 export interface NodeEngineOptions {
   /** Threads including the calling one; default: the machine's available parallelism. */
   threads?: number;

@@ -251,6 +251,7 @@ export function reverseKlReparamGradient(
   return { value: value / S, dMean: dMean / S, dLogStd: -1 + dLogStd / S };
 }
 
+/** Options of {@link fitReverseKl}. */
 export interface ReverseKlFitOptions {
   /** Starting point of q. */
   init: Gaussian1d;

@@ -21,6 +21,7 @@ import type { Rng } from '../random/rng.js';
 /** A target density known up to a constant: log p̃(x) and its gradient (written into `out`). */
 export interface LogDensity {
   dim: number;
+  /** log p̃(x), up to an additive constant. */
   logDensity(x: Float64Array): number;
   /** Writes ∇ log p̃(x) into out; returns log p̃(x). */
   gradLogDensity(x: Float64Array, out: Float64Array): number;
@@ -35,6 +36,7 @@ export interface Chain {
   acceptanceRate: number;
 }
 
+/** Options of {@link randomWalkMetropolis}. */
 export interface RandomWalkOptions {
   /** Iterations kept. */
   steps: number;
@@ -44,6 +46,7 @@ export interface RandomWalkOptions {
   proposalStd: number | ArrayLike<number>;
 }
 
+/** Options of {@link hamiltonianMonteCarlo}: kept iterations, burn-in, leapfrog step size and steps. */
 export interface HmcOptions {
   steps: number;
   burnIn?: number;

@@ -50,7 +50,10 @@ export function linearRegressionTensorLogJoint(
   ctx: Context,
   p: LinearRegressionProblem,
   samples: number,
-): TensorLogJoint & { dispose(): void } {
+): TensorLogJoint & {
+  /** Frees the tensors the log joint holds (the design matrix and the tiled targets). */
+  dispose(): void;
+} {
   const design = ctx.fromArray(p.design, [p.n, p.d]);
   const tiled = new Float32Array(p.n * samples); // t repeated over the S sample columns
   for (let i = 0; i < p.n; i++) tiled.fill(p.targets[i], i * samples, (i + 1) * samples);
@@ -74,6 +77,7 @@ export function linearRegressionTensorLogJoint(
   };
 }
 
+/** Options of {@link fitMeanFieldGaussian}. */
 export interface MeanFieldViOptions {
   /** Adam steps. */
   steps: number;
@@ -88,6 +92,7 @@ export interface MeanFieldViOptions {
   onStep?: (step: number, negElbo: number) => void;
 }
 
+/** The fitted q(w) = N(m, diag(s²)), its log standard deviations and the per-step −ELBO estimates. */
 export interface MeanFieldViResult {
   q: MeanFieldGaussian;
   logStd: Float64Array;

@@ -21,6 +21,7 @@
 import { type ImageDataset, imageDatasetFromBytes } from './images.js';
 import type { TrainTestSplit } from './mnist.js';
 
+/** The ten Fashion-MNIST classes, indexed by label. */
 export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   'T-shirt/top',
   'Trouser',

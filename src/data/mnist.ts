@@ -22,6 +22,7 @@ export interface TrainTestSplit {
   test: ImageDataset;
 }
 
+/** The ten MNIST classes (the digits), indexed by label. */
 export const MNIST_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 /**

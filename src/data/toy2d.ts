@@ -20,6 +20,7 @@ import type { Rng } from '../random/rng.js';
 /** The toy data sets, by name. */
 export type Toy2dName = 'two-moons' | 'swiss-roll' | 'eight-gaussians' | 'checkerboard';
 
+/** Every 2-D toy data set {@link toy2d} draws from. */
 export const TOY2D_NAMES: readonly Toy2dName[] = [
   'two-moons',
   'swiss-roll',

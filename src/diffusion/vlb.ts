@@ -27,13 +27,21 @@ import type { Prediction } from './parameterization.js';
 import { qPosteriorMeanVariance } from './posterior.js';
 import type { NoiseSchedule } from './schedule.js';
 
+/**
+ * Options of {@link negativeElbo}: the parameterisation, the reverse variance, the data kind and which terms.
+ */
 export interface VlbOptions {
   prediction: Prediction;
   /**
    * σ_t² of p_θ(x_{t−1} | x_t): β̃_t or β_t (the fixed choices of [Ho20]), or a model's own log σ_t² per
    * code timestep (learned variances, [ND21] §3.1; or the exact reverse variance in analytic tests).
    */
-  variance: ReverseVariance | { logVar: (t: number) => number };
+  variance:
+    | ReverseVariance
+    | {
+        /** log σ_t² of p_θ(x_{t−1} | x_t) at code timestep t. */
+        logVar: (t: number) => number;
+      };
   /** 'discrete8bit': x0 are 8-bit values scaled to [−1, 1] (bin width 2/255); 'continuous': a density. */
   data: 'discrete8bit' | 'continuous';
   /**
@@ -41,9 +49,11 @@ export interface VlbOptions {
    * 1..T−1 split into K equal blocks, one uniform draw per block weighted by the block's size (unbiased).
    */
   terms: 'all' | { strata: number };
+  /** Called after each evaluated term with (terms done, terms in all), for progress reports. */
   onTerm?: (done: number, total: number) => void;
 }
 
+/** The negative ELBO of each example and its terms, in nats ([Ho20] eq. 5). */
 export interface VlbResult {
   /** Per example, in nats: the prior term L_T. */
   prior: Float64Array;

@@ -13,6 +13,7 @@
 import { chooseKernelBuild, Engine } from './engine.js';
 import { runWorker, type WorkerInit } from './threadPool.js';
 
+/** Options of {@link createBrowserEngine}. */
 export interface BrowserEngineOptions {
   /** Bytes of the plain-SIMD build (build/kernels.wasm). */
   simd: BufferSource;

@@ -11,6 +11,7 @@ const STATIC_RESERVE = 65536;
 /** Private scratch each thread's kernels may use (packing panels, partial sums). */
 export const SCRATCH_BYTES = 8 * 2 ** 20;
 
+/** Options of {@link Engine.create}; the platform adapters fill in the module and the worker spawner. */
 export interface EngineOptions {
   /** The compiled kernels: the relaxed-SIMD build when the runtime validates it, else the plain-SIMD build. */
   module: WebAssembly.Module;
@@ -49,6 +50,10 @@ export function chooseKernelBuild(
 
 type KernelFn = (...args: number[]) => number;
 
+/**
+ * The numerical engine: compiled WebAssembly kernels on one shared heap, run by a pool of threads.
+ * Create one with `createNodeEngine` (elbo/node) or {@link createBrowserEngine}; `dispose()` it when done.
+ */
 export class Engine {
   readonly heap: Heap;
   readonly threads: number;
@@ -82,6 +87,9 @@ export class Engine {
     this.scratch = scratch;
   }
 
+  /**
+   * Instantiates the kernels on a fresh shared heap and starts `threads − 1` workers (the platform adapters call this).
+   */
   static async create(options: EngineOptions): Promise<Engine> {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {

@@ -55,6 +55,7 @@ function downsampled(size: number, levels: number): number {
   return s;
 }
 
+/** Throws, naming the field, unless every size is a positive integer and there are at least two classes. */
 export function validateClassifierConfig(c: ClassifierConfig): void {
   const positiveInt = (name: string, v: unknown) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
@@ -73,6 +74,7 @@ export function validateClassifierConfig(c: ClassifierConfig): void {
   if (c.classes < 2) throw new Error(`classifier config: classes must be ≥ 2, got ${c.classes}`);
 }
 
+/** The evaluation CNN (see the file header): images [N, H, W, C] → features → logits. */
 export class Classifier implements Module {
   /** conv0, conv1, …: two per level (stride 1, then stride 2). */
   readonly convs: Conv2d[] = [];
@@ -129,6 +131,7 @@ export class Classifier implements Module {
 
 // ————————————————————————————————————————— training —————————————————————————————————————————
 
+/** Options of {@link trainClassifier}. */
 export interface ClassifierTrainOptions {
   /** Passes over the training set. */
   epochs: number;
@@ -146,6 +149,7 @@ export interface ClassifierTrainOptions {
   config?: ClassifierConfig;
 }
 
+/** Reported by {@link trainClassifier} after every step. */
 export interface ClassifierProgress {
   /** Steps done (1-based) and planned. */
   step: number;
@@ -163,6 +167,7 @@ export interface ClassifierProgress {
   model: Classifier;
 }
 
+/** What {@link trainClassifier} returns: the trained model and its training summary. */
 export interface ClassifierTrainResult {
   model: Classifier;
   steps: number;
@@ -369,6 +374,7 @@ function forEachBatch(
   });
 }
 
+/** What {@link classify} returns: class probabilities, predictions and the penultimate features. */
 export interface Classification {
   /** Softmax probabilities [n, classes], row-major (computed in float64 from the logits). */
   probs: Float64Array;
@@ -456,6 +462,9 @@ export function evaluateClassifier(
 
 // —————————————————————————————————————— recognition report ——————————————————————————————————————
 
+/**
+ * What {@link recognitionReport} returns: the recognised share, the class histogram and its smallest share.
+ */
 export interface RecognitionReport {
   /** Number of images. */
   n: number;
@@ -498,6 +507,7 @@ export function recognitionReport(
 
 // ——————————————————————————————————————————— checkpoint ———————————————————————————————————————————
 
+/** The `format` entry of a classifier checkpoint's safetensors metadata. */
 export const CLASSIFIER_FORMAT = 'elbo-classifier-v1';
 
 /** What a classifier checkpoint says about itself (safetensors __metadata__, one string per key). */

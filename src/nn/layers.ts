@@ -10,6 +10,7 @@ import { groupNorm, groupNormSilu } from '../tensor/ops/norm.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 import { collectParameters, constantParameter, type Module, uniformParameter } from './module.js';
 
+/** A fully connected layer y = xW + b, weights [in, out], PyTorch's default initialisation. */
 export class Linear implements Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -36,6 +37,7 @@ export class Linear implements Module {
   }
 }
 
+/** 2-D convolution on NHWC tensors, weights [kh, kw, Cin, Cout], PyTorch's default initialisation. */
 export class Conv2d implements Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
@@ -64,6 +66,7 @@ export class Conv2d implements Module {
   }
 }
 
+/** Group normalisation (Wu & He 2018, arXiv:1803.08494v3 §3.1) with a per-channel scale and shift. */
 export class GroupNorm implements Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
@@ -78,6 +81,7 @@ export class GroupNorm implements Module {
     this.weight = constantParameter(ctx, [channels], 1);
     this.bias = constantParameter(ctx, [channels], 0);
   }
+  /** x [N, H, W, C] → GroupNorm(x), same shape. */
   forward(x: Tensor): Tensor {
     return groupNorm(x, this.weight, this.bias, this.groups, this.eps);
   }

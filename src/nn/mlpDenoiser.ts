@@ -11,6 +11,7 @@ import { Linear } from './layers.js';
 import { collectParameters, type Module } from './module.js';
 import { timestepEmbedding } from './unet.js';
 
+/** The shape of an {@link MlpDenoiser}. */
 export interface MlpDenoiserConfig {
   /** Data dimension (2 for the toy sets). */
   dims: number;
@@ -20,6 +21,7 @@ export interface MlpDenoiserConfig {
   timeEmbeddingDim: number;
 }
 
+/** The MLP denoiser of the 2-D toy problems: 3 hidden layers of 128, a 32-dimensional time embedding. */
 export const DEFAULT_MLP_DENOISER: MlpDenoiserConfig = {
   dims: 2,
   hidden: 128,
@@ -27,6 +29,7 @@ export const DEFAULT_MLP_DENOISER: MlpDenoiserConfig = {
   timeEmbeddingDim: 32,
 };
 
+/** A denoiser for vector data: [x_t, embedding(t)] → hidden Linear + SiLU layers → the prediction. */
 export class MlpDenoiser implements Module {
   readonly hidden: Linear[] = [];
   readonly out: Linear;

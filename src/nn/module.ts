@@ -5,6 +5,7 @@
 import type { Rng } from '../random/rng.js';
 import type { Context, Shape, Tensor } from '../tensor/tensor.js';
 
+/** Anything with parameters: a layer or a network of layers. */
 export interface Module {
   /** [name, tensor] pairs, names prefixed by `prefix` (no trailing dot). */
   namedParameters(prefix?: string): [string, Tensor][];

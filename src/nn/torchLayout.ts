@@ -4,6 +4,7 @@
  */
 import type { Module } from './module.js';
 
+/** A named float32 array in PyTorch's layout (a state-dict entry). */
 export interface NamedArray {
   name: string;
   /** Shape in PyTorch's layout. */

@@ -15,6 +15,7 @@ import type { Context, Tensor } from '../tensor/tensor.js';
 import { Conv2d, GroupNorm, Linear } from './layers.js';
 import { collectParameters, type Module } from './module.js';
 
+/** The shape of a {@link UNet}; stored in checkpoints. */
 export interface UNetConfig {
   /** Image channels (1 for MNIST). */
   imageChannels: number;
@@ -143,6 +144,10 @@ export class Attention implements Module {
   }
 }
 
+/**
+ * The DDPM's UNet on NHWC images ([Ho20] Appendix B, smaller): residual blocks with time embedding,
+ * optional self-attention, 2× down- and upsampling with skip connections.
+ */
 export class UNet implements Module {
   readonly config: UNetConfig;
   readonly t1: Linear;

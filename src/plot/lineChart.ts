@@ -15,6 +15,7 @@ export interface Series {
   points?: boolean;
 }
 
+/** Title, axis labels, size and axis scales of {@link lineChartSvg}. */
 export interface LineChartOptions {
   title: string;
   xLabel: string;

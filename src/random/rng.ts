@@ -23,6 +23,7 @@ function splitmix32(x: number): [next: number, out: number] {
 const TWO_PI = 2 * Math.PI;
 const INV_2_32 = 1 / 4294967296;
 
+/** A xoshiro128** generator with explicit, serialisable state (see the file header). */
 export class Rng {
   private s0: number;
   private s1: number;

@@ -82,6 +82,7 @@ export interface UniPcConfig extends TimestepChoice {
   clip: boolean;
 }
 
+/** One typed config per sampler, told apart by `kind`. */
 export type SamplerConfig = AncestralConfig | DdimConfig | DpmSolverPlusPlusConfig | UniPcConfig;
 
 /** What every chain function takes besides its own options: the timesteps, resolved, and the prediction type. */
@@ -102,6 +103,7 @@ export interface SamplerHooks {
   onStep?: (done: number, total: number) => void;
 }
 
+/** Options of `sample`: the batch, the prediction type, the sampler, and where x_T comes from. */
 export interface SampleOptions {
   /** Number of examples. */
   batch: number;
@@ -122,6 +124,7 @@ export interface SampleOptions {
   onStep?: (done: number, total: number) => void;
 }
 
+/** What `sample` returns: the samples, the recorded trajectory, the timesteps visited and the NFE. */
 export interface SampleResult {
   /** Final samples, flattened [batch·dims]. */
   x: Float64Array;

@@ -19,6 +19,7 @@
 import type { Engine } from '../engine/engine.js';
 import { ELEMENT_GRAIN } from './ops/constants.js';
 
+/** A tensor's dimensions, outermost first (images are [N, H, W, C]). */
 export type Shape = readonly number[];
 
 export function shapeSize(shape: Shape): number {
@@ -38,6 +39,7 @@ export interface GradNode {
   backward(gradOutput: Tensor): readonly (Tensor | null)[];
 }
 
+/** A float32 array on the engine's heap with its shape, and its place in the autodiff graph. */
 export class Tensor {
   readonly ctx: Context;
   readonly shape: Shape;
@@ -96,6 +98,7 @@ export class Tensor {
     this.node = null;
   }
 
+  /** Throws if the tensor (or the tensor it views) was freed. */
   assertLive(): void {
     if (this.isDisposed)
       throw new Error(`tensor [${this.shape.join(', ')}] used after it was freed (scope closed?)`);
@@ -124,6 +127,10 @@ function collectTensors(tree: unknown, out: Set<Tensor>): void {
   }
 }
 
+/**
+ * Creates tensors on an engine, owns scopes (everything created inside one is freed on exit), and runs
+ * reverse-mode autodiff (`backward`).
+ */
 export class Context {
   readonly engine: Engine;
   private readonly scopes: Tensor[][] = [];
@@ -148,18 +155,21 @@ export class Context {
     return this.track(new Tensor(this, [...shape], ptr, null, requiresGrad));
   }
 
+  /** A tensor of zeros. */
   zeros(shape: Shape, requiresGrad = false): Tensor {
     const t = this.empty(shape, requiresGrad);
     t.view().fill(0);
     return t;
   }
 
+  /** A tensor filled with `value`. */
   full(shape: Shape, value: number): Tensor {
     const t = this.empty(shape);
     t.view().fill(value);
     return t;
   }
 
+  /** A tensor holding `values` (converted to float32). */
   fromArray(values: ArrayLike<number>, shape: Shape, requiresGrad = false): Tensor {
     const size = shapeSize(shape);
     if (values.length !== size) {

@@ -6,6 +6,7 @@
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../checkpoint/safetensors.js';
 import type { TrainingState } from './ddpm.js';
 
+/** The `format` entry of an elbo checkpoint's safetensors metadata. */
 export const CHECKPOINT_FORMAT = 'elbo-checkpoint-v1';
 
 /** What any trainer exports (DDPM, VAE): named float32 tensors and JSON metadata whose `kind` names the model. */
@@ -14,6 +15,7 @@ export interface CheckpointState {
   meta: { kind: string };
 }
 
+/** A trainer's exported state as safetensors bytes (what `elbo train` writes). */
 export function encodeTrainingState(state: CheckpointState): Uint8Array {
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const [name, t] of state.tensors) tensors[name] = { dtype: 'F32', shape: t.shape, data: t.data };

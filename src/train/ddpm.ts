@@ -24,13 +24,16 @@ import { Adam } from './optim.js';
 import { exportTrainingTensors, loadTrainingTensors, type NamedArrays } from './trainingTensors.js';
 import { warmStart, type WarmStartReport } from './warmStart.js';
 
+/** Which network predicts, and its shape. */
 export type DenoiserConfig = { kind: 'unet'; unet: UNetConfig } | { kind: 'mlp'; mlp: MlpDenoiserConfig };
 
 /** A network that maps (x_t, t) to its prediction; images are [B, H, W, C], vectors [B, D]. */
 export interface Denoiser extends Module {
+  /** The raw prediction (ε̂, x̂0 or v̂) for a batch x_t at per-example timesteps t. */
   forward(xt: Tensor, t: ArrayLike<number>): Tensor;
 }
 
+/** Everything that defines a DDPM training run; stored in its checkpoints. */
 export interface DdpmConfig {
   /** Dataset name as given to the CLI (recorded in checkpoints). */
   dataset: string;
@@ -59,7 +62,9 @@ export interface DdpmConfig {
 export interface BatchSource {
   /** The next `batchSize` examples, flattened, values in the model's data range. */
   next(batchSize: number): Float32Array;
+  /** A JSON-serialisable snapshot of the position in the data (saved in checkpoints). */
   getState(): unknown;
+  /** Continues from a snapshot made by `getState`. */
   setState(state: unknown): void;
 }
 
@@ -79,6 +84,7 @@ export function ddpmSchedule(config: Pick<DdpmConfig, 'schedule' | 'T'>): NoiseS
   });
 }
 
+/** Builds the network a {@link DenoiserConfig} describes. */
 export function createDenoiser(ctx: Context, config: DenoiserConfig, rng: Rng): Denoiser {
   switch (config.kind) {
     case 'unet':
@@ -90,6 +96,9 @@ export function createDenoiser(ctx: Context, config: DenoiserConfig, rng: Rng): 
   }
 }
 
+/**
+ * What one training step reports: the step, the loss, the gradient norm before clipping, the learning rate.
+ */
 export interface TrainStepResult {
   step: number;
   loss: number;
@@ -110,6 +119,10 @@ export interface TrainingState {
   };
 }
 
+/**
+ * Trains a DDPM on L_simple ([Ho20] eq. 14, Algorithm 1), optionally Min-SNR-weighted: it owns the
+ * network, its EMA copy, Adam and the data-order state, and exports all of it for exact resumption.
+ */
 export class DdpmTrainer {
   readonly schedule: NoiseSchedule;
   readonly model: Denoiser;
@@ -229,6 +242,7 @@ export class DdpmTrainer {
     };
   }
 
+  /** The full training state (weights, EMA weights, Adam moments, step, RNG and data-order state). */
   exportState(): TrainingState {
     const tensors = exportTrainingTensors(this.model, this.ema, this.opt);
     return {
@@ -255,6 +269,7 @@ export class DdpmTrainer {
     return trainer;
   }
 
+  /** Frees the weights, the EMA weights and the optimiser state. */
   dispose(): void {
     for (const m of [this.model, this.ema]) for (const [, p] of m.namedParameters()) p.dispose();
     this.opt.dispose();
@@ -267,6 +282,7 @@ export function ddpmLearningRate(config: DdpmConfig, step: number): number {
   return config.lrDecay ? linearDecayLr(lr, step, config.lrDecay) : lr;
 }
 
+/** Throws, saying what is wrong, unless the config describes a trainable DDPM. */
 export function validateDdpmConfig(c: DdpmConfig): void {
   const bad = (msg: string) => {
     throw new Error(`invalid DDPM config: ${msg}`);

@@ -9,6 +9,7 @@ import type { Module } from '../nn/module.js';
 import { ELEMENT_GRAIN } from '../tensor/ops/constants.js';
 import type { Context } from '../tensor/tensor.js';
 
+/** The EMA decay used after `updates` updates: min(decay, (1 + n)/(10 + n)) (TensorFlow's warm-up). */
 export function emaDecayAt(decay: number, updates: number): number {
   return Math.min(decay, (1 + updates) / (10 + updates));
 }

@@ -9,6 +9,7 @@ import type { Module } from '../nn/module.js';
 import { ELEMENT_GRAIN } from '../tensor/ops/constants.js';
 import type { Context, Tensor } from '../tensor/tensor.js';
 
+/** Learning rate, moment decays, ε and weight decay of {@link Adam} (defaults 0.9, 0.999, 1e-8, 0). */
 export interface AdamOptions {
   lr: number;
   beta1?: number;
@@ -20,6 +21,9 @@ export interface AdamOptions {
   decoupled?: boolean;
 }
 
+/**
+ * Adam (Kingma & Ba 2015, arXiv:1412.6980v9 Algorithm 1), or AdamW with `decoupled`, on a module's parameters.
+ */
 export class Adam {
   readonly beta1: number;
   readonly beta2: number;
@@ -84,6 +88,7 @@ export class Adam {
     for (const [, p] of this.params) if (p.grad) p.grad.view().fill(0);
   }
 
+  /** Frees the moment estimates. */
   dispose(): void {
     for (const t of this.m.values()) t.dispose();
     for (const t of this.v.values()) t.dispose();

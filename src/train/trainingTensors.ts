@@ -7,8 +7,10 @@ import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Adam } from './optim.js';
 
+/** Named float32 arrays with their shapes. */
 export type NamedArrays = Map<string, { shape: number[]; data: Float32Array }>;
 
+/** The weights (model.*), EMA weights (ema.*) and Adam moments (adam.m.*, adam.v.*) as named arrays. */
 export function exportTrainingTensors(model: Module, ema: Module, opt: Adam): NamedArrays {
   const tensors: NamedArrays = new Map();
   const put = (key: string, t: Tensor) => tensors.set(key, { shape: [...t.shape], data: t.toFloat32Array() });

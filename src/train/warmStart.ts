@@ -14,6 +14,7 @@ import type { NamedArrays } from './trainingTensors.js';
 /** The last layer of a residual branch, by module type: zeroed, it makes the block the identity. */
 const RESIDUAL_OUTPUT_LAYERS = ['conv2', 'proj'];
 
+/** What {@link warmStart} did: parameters copied, and the modules that start as the identity. */
 export interface WarmStartReport {
   /** Parameters copied from the trained network. */
   copied: number;

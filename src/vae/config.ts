@@ -8,7 +8,9 @@
  */
 import { assertNever } from '../math/checks.js';
 
+/** The hidden activation of the VAE's MLPs. */
 export type Activation = 'tanh' | 'softplus' | 'relu';
+/** Every {@link Activation}. */
 export const ACTIVATIONS: readonly Activation[] = ['tanh', 'softplus', 'relu'];
 
 /** The encoder and decoder networks (mirror images of each other). */
@@ -31,6 +33,7 @@ export type DecoderLikelihood = { kind: 'bernoulli' } | { kind: 'gaussian'; logV
  */
 export type Binarization = 'dynamic' | 'none';
 
+/** Everything that defines a VAE training run; stored in its checkpoints. */
 export interface VaeConfig {
   /** Dataset name as given to the CLI (recorded in checkpoints). */
   dataset: string;

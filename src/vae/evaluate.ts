@@ -33,6 +33,7 @@ export interface VaeEvaluation {
   kl: Float64Array;
 }
 
+/** Batching and progress options of {@link evaluateVae}. */
 export interface EvaluateOptions {
   /** Decoder rows per pass (samples of one or several examples); default 2000. */
   rowsPerPass?: number;
@@ -231,6 +232,7 @@ export interface VaeEvaluationSummary {
   k: number;
 }
 
+/** Means over the examples with their standard errors (the NLL as −L_k). */
 export function summarizeVaeEvaluation(ev: VaeEvaluation): VaeEvaluationSummary {
   return {
     elbo: estimateExpectation(ev.elbo),

@@ -53,6 +53,7 @@ function choleskySolve(l: Float64Array, v: ArrayLike<number>, n: number): Float6
   return x;
 }
 
+/** p(z) = N(0, I), p(x|z) = N(Wᵀz + b, σ²I): a VAE whose posterior and marginal are exact ([TB99] eqs. 3–6). */
 export interface LinearGaussianModel {
   /** [L, D] row-major: x = Wᵀz + b + σ ε. */
   W: ArrayLike<number>;

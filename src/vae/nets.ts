@@ -44,6 +44,7 @@ export class Mlp implements Module {
   ) {
     for (let i = 0; i + 1 < sizes.length; i++) this.layers.push(new Linear(ctx, sizes[i], sizes[i + 1], rng));
   }
+  /** x [B, …] → [B, sizes.at(−1)]. */
   forward(x: Tensor): Tensor {
     let h = x.ctx.reshape(x, [x.shape[0], x.size / x.shape[0]]);
     this.layers.forEach((layer, i) => {
@@ -144,8 +145,14 @@ class ConvDecoderNet implements Module {
  * decoder's parameters [B, H·W·C] (Bernoulli logits or Gaussian means).
  */
 export class VaeModel implements Module {
-  readonly encoder: Module & { forward(x: Tensor): Tensor };
-  readonly decoder: Module & { forward(z: Tensor): Tensor };
+  readonly encoder: Module & {
+    /** x [B, H, W, C] → [B, 2L]: the mean and log variance of q(z|x). */
+    forward(x: Tensor): Tensor;
+  };
+  readonly decoder: Module & {
+    /** z [B, L] → [B, H·W·C]: the decoder's parameters (Bernoulli logits or Gaussian means). */
+    forward(z: Tensor): Tensor;
+  };
   readonly latentDim: number;
   readonly dims: number;
 

@@ -34,6 +34,7 @@ export interface VaeTrainingState {
   };
 }
 
+/** What one VAE training step reports (nats per example). */
 export interface VaeStepResult {
   step: number;
   /** −mean(log p(x|z) − β KL), nats per example (the negative ELBO when β = 1). */
@@ -93,6 +94,10 @@ export function decoderMeanImages(config: VaeConfig, decoderOut: Float32Array): 
   }
 }
 
+/**
+ * Trains a VAE on the reparameterised ELBO ([KW14] eq. 10): it owns the model, its EMA copy, Adam
+ * and the data-order state, and exports all of it for exact resumption.
+ */
 export class VaeTrainer {
   readonly model: VaeModel;
   readonly ema: VaeModel;
@@ -164,6 +169,7 @@ export class VaeTrainer {
     return useEma ? this.ema : this.model;
   }
 
+  /** The full training state (weights, EMA weights, Adam moments, step, RNG and data-order state). */
   exportState(): VaeTrainingState {
     const tensors = exportTrainingTensors(this.model, this.ema, this.opt);
     return {
@@ -197,6 +203,7 @@ export class VaeTrainer {
     return trainer;
   }
 
+  /** Frees the weights, the EMA weights and the optimiser state. */
   dispose(): void {
     for (const m of [this.model, this.ema]) for (const [, p] of m.namedParameters()) p.dispose();
     this.opt.dispose();

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { MR, PARTIAL_SUMS } from './constants.js';
 import { assertShape, sumColumns } from './elementwise.js';
 
+/** Stride and zero padding of {@link conv2d} (default 1 and 0). */
 export interface Conv2dOptions {
   stride?: number;
   padding?: number;

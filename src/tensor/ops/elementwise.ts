@@ -2,6 +2,7 @@
 import type { Tensor } from '../tensor.js';
 import { ELEMENT_GRAIN, PARTIAL_SUMS } from './constants.js';
 
+/** Throws unless `t` has rank `rank`, naming `what`. */
 export function assertShape(t: Tensor, rank: number, what: string): void {
   if (t.shape.length !== rank)
     throw new Error(`${what}: expected a ${rank}-D tensor, got [${t.shape.join(', ')}]`);
@@ -23,6 +24,7 @@ function rowsCols(t: Tensor): [number, number] {
   return [t.size / cols, cols];
 }
 
+/** a + b elementwise (same shapes). */
 export function add(a: Tensor, b: Tensor): Tensor {
   assertSameShape(a, b, 'add');
   const ctx = a.ctx;
@@ -31,6 +33,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   return ctx.record(y, [a, b], (gy) => [a.requiresGrad ? gy : null, b.requiresGrad ? copy(gy) : null]);
 }
 
+/** a − b elementwise (same shapes). */
 export function sub(a: Tensor, b: Tensor): Tensor {
   assertSameShape(a, b, 'sub');
   const ctx = a.ctx;
@@ -39,6 +42,7 @@ export function sub(a: Tensor, b: Tensor): Tensor {
   return ctx.record(y, [a, b], (gy) => [a.requiresGrad ? gy : null, b.requiresGrad ? scale(gy, -1) : null]);
 }
 
+/** a ⊙ b elementwise (same shapes). */
 export function mul(a: Tensor, b: Tensor): Tensor {
   assertSameShape(a, b, 'mul');
   const ctx = a.ctx;
@@ -58,6 +62,7 @@ export function scale(a: Tensor, s: number): Tensor {
   return ctx.record(y, [a], (gy) => [scale(gy, s)]);
 }
 
+/** A copy of a (no gradient is recorded). */
 export function copy(a: Tensor): Tensor {
   const y = a.ctx.empty(a.shape);
   elementwise('copy', y, [a.ptr, y.ptr]);

@@ -21,6 +21,7 @@ const UNARY = {
   square: { f: (x) => x * x, df: (x) => 2 * x },
 } satisfies Record<string, Unary>;
 
+/** The functions {@link unary} knows. */
 export type UnaryName = keyof typeof UNARY;
 
 /** y = f(x) elementwise for a named f (relu, tanh, sigmoid, softplus, exp, log, square). */
@@ -39,11 +40,17 @@ export function unary(name: UnaryName, x: Tensor): Tensor {
   });
 }
 
+/** max(x, 0) elementwise. */
 export const relu = (x: Tensor) => unary('relu', x);
+/** tanh x elementwise. */
 export const tanh = (x: Tensor) => unary('tanh', x);
+/** σ(x) = 1/(1 + e^{−x}) elementwise. */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+/** log(1 + eˣ) elementwise. */
 export const softplus = (x: Tensor) => unary('softplus', x);
+/** eˣ elementwise. */
 export const exp = (x: Tensor) => unary('exp', x);
+/** log x elementwise. */
 export const log = (x: Tensor) => unary('log', x);
 
 /** Σ of all elements, as a one-element tensor (float64 accumulation). */
