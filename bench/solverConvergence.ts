@@ -3,7 +3,7 @@
  * probability-flow ODE solution for Gaussian data (src/samplers/gaussianData.ts; the same set-up as
  * src/samplers/convergence.test.ts, which asserts the orders), at 5 … 200 steps on a schedule linear in log-SNR.
  * Prints a table and one JSON line, and writes the log-log chart to outBase.svg/.png (default
- * docs/solver-convergence).
+ * docs/img/solver-convergence).
  */
 import { writeChart } from '../cli/png.js';
 import { lineChartSvg } from '../src/plot/lineChart.js';
@@ -58,7 +58,7 @@ for (const r of rows) {
   );
 }
 const [svg, png] = writeChart(
-  process.argv[2] ?? 'docs/solver-convergence',
+  process.argv[2] ?? 'docs/img/solver-convergence',
   lineChartSvg(
     rows.map((r) => ({ name: r.name, x: STEPS.map(Math.log10), y: r.errors })),
     {

@@ -27,7 +27,7 @@ const { values } = parseArgs({
     samplers: { type: 'string', default: 'ddim,ddim-eta1,ancestral-beta,dpmpp-2m,dpmpp-3m,unipc' },
     out: { type: 'string', default: 'docs/data/sampler-table.jsonl' },
     report: { type: 'boolean', default: false },
-    chart: { type: 'string', default: 'docs/sampler-quality' },
+    chart: { type: 'string', default: 'docs/img/sampler-quality' },
   },
 });
 
