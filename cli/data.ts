@@ -205,6 +205,8 @@ export function loadDataset(nameOrPath: string): LoadedDataset {
       `"${nameOrPath}" is a file; a data set is ${DATASET_NAMES.join(' or ')}, or a folder of PNG images`,
     );
   }
+  if (/[/\\]|^\.|\.png$/i.test(nameOrPath))
+    throw new UserError(`the data folder "${nameOrPath}" does not exist; check the path`);
   throw new UserError(
     `unknown data set "${nameOrPath}": choose ${DATASET_NAMES.join(' or ')}, or give the path of a folder of PNG images`,
   );

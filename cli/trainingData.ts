@@ -8,11 +8,14 @@ import { Rng, type RngState } from '../src/random/rng.js';
 import type { BatchSource } from '../src/train/ddpm.js';
 import { isToy2dName, toy2d } from '../src/data/toy2d.js';
 import { loadDataset } from './data.js';
+import { UserError } from './userError.js';
 
 export interface TrainingData {
   source: BatchSource;
   /** Shape of one example: [H, W, C] or [2]. */
   shape: number[];
+  /** Number of training examples (null: an endless stream of fresh 2-D points). */
+  count: number | null;
 }
 
 /** Epochs over seeded permutations of a dataset's images (src/data BatchSampler, resumable exactly). */
@@ -30,7 +33,12 @@ class ImageBatches implements BatchSource {
     return this.sampler?.state() ?? null;
   }
   setState(state: unknown): void {
-    this.sampler = state === null ? null : BatchSampler.fromState(state as BatchSamplerState);
+    const s = state as BatchSamplerState | null;
+    if (s !== null && s.count !== this.dataset.count)
+      throw new Error(
+        `the checkpoint's data order is over ${s.count} images, but "${this.dataset.name}" now has ${this.dataset.count}`,
+      );
+    this.sampler = s === null ? null : BatchSampler.fromState(s);
   }
 }
 
@@ -57,10 +65,24 @@ class ToyBatches implements BatchSource {
 /** Opens a dataset by name for training; `seed` fixes the data order. */
 export function openTrainingData(name: string, seed: number): TrainingData {
   const dataSeed = seed + 0x5eed;
-  if (isToy2dName(name)) return { source: new ToyBatches(name, dataSeed), shape: [2] };
+  if (isToy2dName(name)) return { source: new ToyBatches(name, dataSeed), shape: [2], count: null };
   const { train } = loadDataset(name);
   return {
     source: new ImageBatches(train, dataSeed),
     shape: [train.height, train.width, train.channels],
+    count: train.count,
   };
+}
+
+/**
+ * UserError if a batch is larger than the training set. An error rather than a silent clamp: the batch size
+ * is recorded in the checkpoint and sets the learning dynamics, so the user should choose it.
+ */
+export function checkBatchFits(data: TrainingData, batchSize: number, name: string, resumed: boolean): void {
+  if (data.count === null || batchSize <= data.count) return;
+  throw new UserError(
+    resumed
+      ? `the checkpoint's batch size ${batchSize} is larger than the ${data.count} training images of "${name}" now`
+      : `--batch ${batchSize} is larger than the ${data.count} training images of "${name}"; pass --batch ${data.count} or less`,
+  );
 }

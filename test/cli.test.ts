@@ -101,10 +101,12 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     const b = tmp();
     expect(elbo('train', 'ddpm', ...common, '--steps', '6', '--out', a).code).toBe(0);
     expect(elbo('train', 'ddpm', ...common, '--steps', '3', '--out', b).code).toBe(0);
+    // A resumed run keeps its checkpoint's config: the config flags of `common` are refused with --resume.
     const resumed = elbo(
       'train',
       'ddpm',
-      ...common,
+      '--threads',
+      '2',
       '--steps',
       '6',
       '--out',
@@ -246,7 +248,7 @@ describe('elbo train ddpm --anneal', () => {
     const r = elbo(
       'train',
       'ddpm',
-      ...opts,
+      ...['--log-every', '1', '--threads', '1', '--out', dir],
       '--steps',
       '8',
       '--anneal',

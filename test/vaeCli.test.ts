@@ -37,7 +37,7 @@ describe('elbo train vae / eval / sample', () => {
     const resumed = elbo(
       'train',
       'vae',
-      ...tiny,
+      ...['--threads', '1', '--log-every', '2'],
       '--steps',
       '6',
       '--out',

@@ -23,7 +23,7 @@ import { describeSampler } from '../../src/samplers/types.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
-import { writeFileAtomic } from '../io.js';
+import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { sampleGridPng, writeChart } from '../png.js';
 import { parseIntOption } from '../options.js';
 import { startProgress } from '../progress.js';
@@ -122,6 +122,7 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
     step: state.meta.step,
   };
 
+  ensureWritableDir(o.out);
   await withEngine(threads, async (ctx: Context) => {
     const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
     const model = trainer.batchModel(true);

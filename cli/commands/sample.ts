@@ -11,7 +11,7 @@ import { sample } from '../../src/samplers/index.js';
 import { describeSampler, type SamplerConfig } from '../../src/samplers/types.js';
 import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
-import { writeFileAtomic } from '../io.js';
+import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
 import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { startProgress } from '../progress.js';
@@ -96,6 +96,7 @@ export function registerSampleCommand(program: Command): void {
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
     if (checkpointKind(state) === 'vae') {
       const vae = state as unknown as VaeTrainingState;
+      ensureWritableDir(o.out);
       const files = await writeVaePictures(
         { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },
         vae,
@@ -108,6 +109,7 @@ export function registerSampleCommand(program: Command): void {
       return;
     }
     const sampler = samplerFromOptions(o, state.meta.config.T);
+    ensureWritableDir(o.out);
     await withEngine(threads, async (ctx) => {
       const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
       const files = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw);

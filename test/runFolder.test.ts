@@ -1,0 +1,135 @@
+/**
+ * The run folder is never replaced by accident and nothing is written before the inputs are checked (issue 19):
+ * the compiled CLI on tiny 2-D runs and an 8×8 PNG folder.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { runElbo } from './helpers/cli.js';
+
+const elbo = (...args: string[]) => runElbo(args, 60_000);
+const tmp = () => mkdtempSync(join(tmpdir(), 'elbo-run-'));
+const moons = ['train', 'ddpm', '--data', 'two-moons', '--diffusion-steps', '20', '--threads', '1'];
+
+describe('train refuses an --out that holds a checkpoint', () => {
+  it('keeps the old run byte for byte; --resume continues it, --overwrite replaces it', () => {
+    const out = tmp();
+    expect(elbo(...moons, '--steps', '6', '--log-every', '1', '--out', out).code).toBe(0);
+    const checkpoint = join(out, 'checkpoint.safetensors');
+    const before = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f))]));
+    const again = elbo(...moons, '--steps', '2', '--out', out);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds a checkpoint .*--resume .*--overwrite/);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(out, f)), f).toEqual(bytes);
+    // The same run continued is fine; a different checkpoint resumed into this folder is not.
+    const other = tmp();
+    expect(elbo(...moons, '--steps', '2', '--out', other).code).toBe(0);
+    const foreign = elbo(
+      'train',
+      'ddpm',
+      '--steps',
+      '3',
+      '--resume',
+      join(other, 'checkpoint.safetensors'),
+      '--out',
+      out,
+    );
+    expect(foreign.stderr).toMatch(/already holds a checkpoint/);
+    expect(readFileSync(checkpoint)).toEqual(before['checkpoint.safetensors']);
+    const resumed = elbo(
+      'train',
+      'ddpm',
+      '--steps',
+      '7',
+      '--threads',
+      '1',
+      '--resume',
+      checkpoint,
+      '--out',
+      out,
+    );
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const replaced = elbo(...moons, '--steps', '1', '--overwrite', '--out', out);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    // One logged step: no plot, and the message does not claim one; the replaced run's plot is gone.
+    expect(replaced.stderr).toMatch(/no loss plot/);
+    expect(existsSync(join(out, 'loss.svg'))).toBe(false);
+  });
+
+  it('train classifier refuses an existing --out file unless --overwrite', () => {
+    const out = join(tmp(), 'c.safetensors');
+    writeFileSync(out, 'keep me');
+    const r = elbo('train', 'classifier', '--data', 'mnist', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/already exists; pass --overwrite/);
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+  });
+});
+
+describe('inputs are checked before anything is written', () => {
+  it('--out /proc/nope fails at once instead of hanging', () => {
+    for (const cmd of [
+      [...moons, '--steps', '1'],
+      ['sample', '--checkpoint', 'x'],
+    ]) {
+      const r = runElbo([...cmd, '--out', '/proc/nope'], 20_000);
+      expect(r.code, r.stderr).toBe(2);
+    }
+  });
+
+  it('sample and eval find an unwritable --out before sampling', () => {
+    const dir = tmp();
+    expect(elbo(...moons, '--steps', '2', '--out', dir).code).toBe(0);
+    writeFileSync(join(dir, 'file'), 'x');
+    const checkpoint = join(dir, 'checkpoint.safetensors');
+    for (const cmd of ['sample', 'eval']) {
+      const r = elbo(cmd, '--checkpoint', checkpoint, '--out', join(dir, 'file', 'sub'));
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toMatch(/is a file, not a folder|cannot create output directory/);
+    }
+  });
+
+  it('a batch larger than a PNG folder: one line, exit 2, no config.json', () => {
+    const data = tmp();
+    for (let i = 0; i < 30; i++) {
+      const png = new PNG({ width: 8, height: 8 });
+      png.data.fill(8 * i);
+      writeFileSync(join(data, `${String(i).padStart(2, '0')}.png`), PNG.sync.write(png));
+    }
+    for (const kind of ['ddpm', 'vae']) {
+      const out = join(tmp(), 'run');
+      const extra = kind === 'ddpm' ? ['--channels', '8'] : ['--hidden', '8', '--latent', '2'];
+      const r = elbo('train', kind, '--data', data, ...extra, '--batch', '64', '--steps', '1', '--out', out);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/--batch 64 is larger than the 27 training images/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('a missing data folder is named as such; config flags with --resume are refused', () => {
+    const out = tmp();
+    const r = elbo('train', 'ddpm', '--data', join(out, 'no-such-folder'), '--out', join(out, 'run'));
+    expect(r.stderr).toMatch(/the data folder ".*no-such-folder" does not exist/);
+    mkdirSync(join(out, 'run'));
+    expect(elbo(...moons, '--steps', '2', '--out', join(out, 'run')).code).toBe(0);
+    const checkpoint = join(out, 'run', 'checkpoint.safetensors');
+    const resumed = elbo(
+      'train',
+      'ddpm',
+      '--data',
+      'mnist',
+      '--steps',
+      '3',
+      '--resume',
+      checkpoint,
+      '--out',
+      join(out, 'run'),
+    );
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/--data does not apply with --resume/);
+  });
+});
