@@ -11,7 +11,16 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lineChartSvg } from '../src/plot/lineChart.js';
-import { type CheckpointState, decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
+import { FormatError } from '../src/checkpoint/formatError.js';
+import {
+  type CheckpointState,
+  decodeTrainingState,
+  type ElboTrainingState,
+  encodeTrainingState,
+  type TrainingKind,
+} from '../src/train/checkpoint.js';
+import type { TrainingState } from '../src/train/ddpm.js';
+import type { VaeTrainingState } from '../src/vae/trainer.js';
 import { NonFiniteError } from '../src/train/gradients.js';
 import { readCheckpointFile, writeCheckpointFile } from './checkpointFile.js';
 import { checkDirCreatable, ensureWritableDir, writeFileAtomic } from './io.js';
@@ -105,18 +114,25 @@ export function checkRunDir(opts: Pick<CommonTrainOptions, 'out' | 'resume' | 'o
   );
 }
 
-/** Reads and decodes a checkpoint file; unreadable, corrupt or foreign files are UserErrors naming it. */
-export function decodeCheckpointOrExplain(path: string) {
+/**
+ * Reads and decodes a training checkpoint, of the `expected` kind if given; unreadable, corrupt, foreign or
+ * wrong-kind files are UserErrors naming the file and what it is.
+ */
+export function decodeCheckpointOrExplain(path: string): ElboTrainingState;
+export function decodeCheckpointOrExplain(path: string, expected: 'ddpm'): TrainingState;
+export function decodeCheckpointOrExplain(path: string, expected: 'vae'): VaeTrainingState;
+export function decodeCheckpointOrExplain(path: string, expected?: TrainingKind): ElboTrainingState {
   const bytes = readCheckpointFile(path);
   try {
-    return decodeTrainingState(bytes);
+    return decodeTrainingState(bytes, expected);
   } catch (err) {
-    throw new UserError(`${path}: ${(err as Error).message}`);
+    if (err instanceof FormatError) throw new UserError(`${path}: ${err.message}`);
+    throw err;
   }
 }
 
-/** The kind recorded in a decoded checkpoint ('ddpm', 'vae', …). */
-export function checkpointKind(state: { meta: { kind: string } }): string {
+/** The kind recorded in a decoded checkpoint ('ddpm', 'vae'). */
+export function checkpointKind(state: ElboTrainingState): TrainingKind {
   return state.meta.kind;
 }
 

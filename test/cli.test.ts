@@ -115,8 +115,8 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
       join(b, 'checkpoint.safetensors'),
     );
     expect(resumed.code, resumed.stderr).toBe(0);
-    const sa = decodeTrainingState(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))));
-    const sb = decodeTrainingState(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))));
+    const sa = decodeTrainingState(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))), 'ddpm');
+    const sb = decodeTrainingState(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))), 'ddpm');
     expect(sb.meta.step).toBe(6);
     for (const [name, t] of sa.tensors) expect(sb.tensors.get(name)!.data, name).toEqual(t.data);
     expect(sb.meta.rng).toEqual(sa.meta.rng);
@@ -217,7 +217,10 @@ describe('elbo train ddpm --init-from (warm start of a grown UNet)', () => {
     const r = elbo('train', 'ddpm', ...base, ...grow, '--steps', '2', '--out', grown);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/new, starting as the identity: rb2_2, rb2_attn, up2_2, up2_attn/);
-    const state = decodeTrainingState(new Uint8Array(readFileSync(join(grown, 'checkpoint.safetensors'))));
+    const state = decodeTrainingState(
+      new Uint8Array(readFileSync(join(grown, 'checkpoint.safetensors'))),
+      'ddpm',
+    );
     expect(state.meta.kind === 'ddpm' && state.meta.config).toMatchObject({
       model: { unet: { resBlocks: [1, 2], attentionLevels: [1] } },
       warmStart: { from, step: 2 },
@@ -267,7 +270,10 @@ describe('elbo train ddpm --anneal', () => {
     expect(at(5)).toBe(1e-3);
     expect(at(6)).toBeCloseTo(0.75e-3, 12);
     expect(at(8)).toBeCloseTo(0.25e-3, 12);
-    const state = decodeTrainingState(new Uint8Array(readFileSync(join(dir, 'checkpoint.safetensors'))));
+    const state = decodeTrainingState(
+      new Uint8Array(readFileSync(join(dir, 'checkpoint.safetensors'))),
+      'ddpm',
+    );
     expect(state.meta.kind === 'ddpm' && state.meta.config.lrDecay).toEqual({ start: 4, end: 8 });
   });
 });
@@ -280,7 +286,7 @@ describe('elbo train ddpm --min-snr', () => {
     const checkpoint = join(dir, 'checkpoint.safetensors');
     const resumed = elbo('train', 'ddpm', '--steps', '3', '--resume', checkpoint, '--out', dir);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const state = decodeTrainingState(new Uint8Array(readFileSync(checkpoint)));
+    const state = decodeTrainingState(new Uint8Array(readFileSync(checkpoint)), 'ddpm');
     expect(state.meta.step).toBe(3);
     expect(state.meta.kind === 'ddpm' && state.meta.config.lossWeighting).toEqual({
       kind: 'min-snr',
@@ -355,7 +361,7 @@ describe('bad input gets a clear message and no partial files', () => {
       /not an elbo checkpoint/,
     );
     // A checkpoint whose tensors do not fit its architecture.
-    const state = decodeTrainingState(new Uint8Array(good));
+    const state = decodeTrainingState(new Uint8Array(good), 'ddpm');
     const mlp = state.meta.config.model;
     if (mlp.kind !== 'mlp') throw new Error('expected an MLP');
     state.meta.config = {

@@ -53,7 +53,7 @@ it('trains a two-moons DDPM from the public API; its DDIM samples are close to f
   // A checkpoint round trip (safetensors bytes) gives a trainer that samples the same points.
   const restored = DdpmTrainer.restore(
     ctx,
-    decodeTrainingState(encodeTrainingState(trainer.exportState())),
+    decodeTrainingState(encodeTrainingState(trainer.exportState()), 'ddpm'),
     null,
   );
   const draw = (t: DdpmTrainer) =>

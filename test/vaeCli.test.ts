@@ -47,8 +47,8 @@ describe('elbo train vae / eval / sample', () => {
     );
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .* at step 3/);
-    const sa = decodeTrainingState(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))));
-    const sb = decodeTrainingState(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))));
+    const sa = decodeTrainingState(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))), 'vae');
+    const sb = decodeTrainingState(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))), 'vae');
     expect(sb.meta.kind).toBe('vae');
     expect(sb.meta.step).toBe(6);
     for (const [name, t] of sa.tensors) expect(sb.tensors.get(name)!.data, name).toEqual(t.data);

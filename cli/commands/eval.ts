@@ -19,6 +19,7 @@ import { natsToBitsPerDim } from '../../src/math/units.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
 import { sample } from '../../src/samplers/index.js';
+import { isVaeState } from '../../src/train/checkpoint.js';
 import { describeSampler } from '../../src/samplers/types.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
@@ -28,12 +29,10 @@ import { sampleGridPng, writeChart } from '../png.js';
 import { parseIntOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
-import { scoreWithClassifier } from '../classifierScore.js';
+import { loadClassifierOrExplain, scoreWithClassifier } from '../classifierScore.js';
 import { addSamplerOptions, type SamplerOptions, samplerFromOptions } from './sample.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
-import type { VaeTrainingState } from '../../src/vae/trainer.js';
-import { checkpointKind } from '../trainLoop.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
@@ -92,10 +91,7 @@ export function registerEvalCommand(program: Command): void {
 
 async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
   const state = decodeCheckpointOrExplain(o.checkpoint);
-  const kind = checkpointKind(state);
-  if (kind === 'vae') return evaluateVaeCheckpoint(o, state as unknown as VaeTrainingState);
-  if (state.meta.kind !== 'ddpm')
-    throw new UserError(`${o.checkpoint} is a ${kind} checkpoint; eval supports DDPM and VAE checkpoints`);
+  if (isVaeState(state)) return evaluateVaeCheckpoint(o, state);
   const metrics = new Set(o.metrics.split(',').map((m) => m.trim()));
   for (const m of metrics)
     if (m !== 'nll' && m !== 'samples')
@@ -125,6 +121,10 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
   ensureWritableDir(o.out);
   await withEngine(threads, async (ctx: Context) => {
     const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
+    const classifier =
+      metrics.has('samples') && isImage
+        ? loadClassifierOrExplain(ctx, config.dataset, config.dataShape, o.classifier)
+        : null;
     const model = trainer.batchModel(true);
     const rng = Rng.fromSeed(seed);
     if (metrics.has('nll')) {
@@ -205,7 +205,7 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         result.samples_png = grid;
         Object.assign(
           result,
-          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, o.classifier, {
+          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, classifier!, {
             replicates: fidBootstrap,
             seed: seed + 4,
           }),

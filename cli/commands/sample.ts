@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
 import { sample } from '../../src/samplers/index.js';
+import { isVaeState } from '../../src/train/checkpoint.js';
 import { describeSampler, type SamplerConfig } from '../../src/samplers/types.js';
 import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
@@ -16,8 +17,6 @@ import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
 import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
-import type { VaeTrainingState } from '../../src/vae/trainer.js';
-import { checkpointKind } from '../trainLoop.js';
 import { writeVaePictures } from './sampleVae.js';
 
 export interface SamplerOptions {
@@ -94,8 +93,8 @@ export function registerSampleCommand(program: Command): void {
     const seed = parseIntOption('--seed', o.seed);
     const threads =
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
-    if (checkpointKind(state) === 'vae') {
-      const vae = state as unknown as VaeTrainingState;
+    if (isVaeState(state)) {
+      const vae = state;
       ensureWritableDir(o.out);
       const files = await writeVaePictures(
         { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },

@@ -14,9 +14,8 @@ import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } fr
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
 import { parseFloatOption, parseIntOption, parseListOption, refuseGivenOptions } from '../options.js';
-import { checkBatchFits, openTrainingData } from '../trainingData.js';
+import { checkBatchFits, checkDataShape, openTrainingData } from '../trainingData.js';
 import {
-  checkpointKind,
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
   parseCommonTrainOptions,
@@ -208,7 +207,12 @@ async function trainDdpm(opts: TrainOptions, cmd: Command): Promise<void> {
     let trainer: DdpmTrainer;
     if (opts.resume) {
       const state = readDdpmCheckpoint(opts.resume);
-      const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
+      const data = openTrainingData(
+        state.meta.config.dataset,
+        state.meta.config.seed,
+        state.meta.config.batchSize,
+      );
+      checkDataShape(data, state.meta.config.dataShape, state.meta.config.dataset);
       checkBatchFits(data, state.meta.config.batchSize, state.meta.config.dataset, true);
       state.meta.config = { ...state.meta.config, ...annealOption(opts) };
       trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
@@ -229,10 +233,7 @@ async function trainDdpm(opts: TrainOptions, cmd: Command): Promise<void> {
 
 /** Decodes a checkpoint file that must hold a DDPM (UserError naming the file otherwise). */
 function readDdpmCheckpoint(path: string): TrainingState {
-  const state = decodeCheckpointOrExplain(path);
-  if (state.meta.kind !== 'ddpm')
-    throw new UserError(`${path} is a ${checkpointKind(state)} checkpoint, not a DDPM`);
-  return state;
+  return decodeCheckpointOrExplain(path, 'ddpm');
 }
 
 /** A new trainer for `config` that starts from the EMA weights of the DDPM checkpoint at `path` (--init-from). */

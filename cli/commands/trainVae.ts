@@ -17,9 +17,8 @@ import {
   parseListOption,
   refuseGivenOptions,
 } from '../options.js';
-import { checkBatchFits, openTrainingData } from '../trainingData.js';
+import { checkBatchFits, checkDataShape, openTrainingData } from '../trainingData.js';
 import {
-  checkpointKind,
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
   parseCommonTrainOptions,
@@ -157,10 +156,7 @@ export function restoreVaeOrExplain(
 
 /** Reads a checkpoint and insists that it is a VAE's. */
 export function decodeVaeCheckpointOrExplain(path: string): VaeTrainingState {
-  const state = decodeCheckpointOrExplain(path);
-  const kind = checkpointKind(state);
-  if (kind !== 'vae') throw new UserError(`${path} is a ${kind} checkpoint, not a VAE`);
-  return state as unknown as VaeTrainingState;
+  return decodeCheckpointOrExplain(path, 'vae');
 }
 
 /** The options that set a new run's config: a resumed run keeps its checkpoint's, so they do not apply. */
@@ -196,7 +192,12 @@ async function trainVae(opts: TrainVaeOptions, cmd: Command): Promise<void> {
     let trainer: VaeTrainer;
     if (opts.resume) {
       const state = decodeVaeCheckpointOrExplain(opts.resume);
-      const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
+      const data = openTrainingData(
+        state.meta.config.dataset,
+        state.meta.config.seed,
+        state.meta.config.batchSize,
+      );
+      checkDataShape(data, state.meta.config.dataShape, state.meta.config.dataset);
       checkBatchFits(data, state.meta.config.batchSize, state.meta.config.dataset, true);
       trainer = restoreVaeOrExplain(ctx, opts.resume, state, data.source);
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
