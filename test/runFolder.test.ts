@@ -133,3 +133,39 @@ describe('inputs are checked before anything is written', () => {
     expect(resumed.stderr).toMatch(/--data does not apply with --resume/);
   });
 });
+
+describe('flags that do not apply are errors, not silence', () => {
+  it('names the flag and what it does not apply to', () => {
+    const dir = tmp();
+    expect(elbo(...moons, '--steps', '2', '--out', dir).code).toBe(0);
+    const ddpm = join(dir, 'checkpoint.safetensors');
+    const vae = 'checkpoints/mnist-vae.safetensors';
+    const cases: [string[], RegExp][] = [
+      [['eval', '--checkpoint', ddpm, '--k', '5', '--n', '3'], /--k, --n do not apply to a DDPM checkpoint/],
+      [['eval', '--checkpoint', ddpm, '--classifier', vae], /--classifier does not apply to 2-D data/],
+      [
+        ['sample', '--checkpoint', ddpm, '--sampler', 'ancestral', '--eta', '1'],
+        /--eta does not apply to --sampler ancestral/,
+      ],
+      [['sample', '--checkpoint', ddpm, '--variance', 'beta'], /--variance does not apply to --sampler ddim/],
+      [['sample', '--checkpoint', vae, '--steps', '3'], /--steps does not apply to a VAE checkpoint/],
+      [
+        ['eval', '--checkpoint', vae, '--sampler', 'ddim', '--eta', '1'],
+        /--sampler, --eta do not apply to a VAE checkpoint/,
+      ],
+      [
+        ['eval', '--checkpoint', ddpm, '--metrics', 'nll', '--samples', '9'],
+        /--samples does not apply without the samples metric/,
+      ],
+      [
+        ['sample', '--checkpoint', 'checkpoints/mnist-classifier.safetensors'],
+        /expected an elbo training checkpoint \(DDPM or VAE\), but this is an elbo classifier checkpoint/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = elbo(...args, '--out', join(dir, 'o'));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+});

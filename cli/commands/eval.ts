@@ -26,11 +26,17 @@ import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
 import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { sampleGridPng, writeChart } from '../png.js';
-import { parseIntOption } from '../options.js';
+import { parseIntOption, refuseGivenOptions } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
 import { loadClassifierOrExplain, scoreWithClassifier } from '../classifierScore.js';
-import { addSamplerOptions, type SamplerOptions, samplerFromOptions } from './sample.js';
+import {
+  addSamplerOptions,
+  refuseInapplicableSamplerFlags,
+  SAMPLER_OPTION_NAMES,
+  type SamplerOptions,
+  samplerFromOptions,
+} from './sample.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
 
@@ -80,22 +86,39 @@ export function registerEvalCommand(program: Command): void {
     .option('--k <samples>', 'VAE: importance samples per test image for the NLL bound L_k', '5000')
     .option('--n <count>', 'VAE: test images (default: the whole test set)')
     .option('--rows <n>', 'VAE: decoder rows (samples) per engine pass', '2000');
-  addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(async (o: EvalOptions) => {
-    const result = await evaluate(o);
-    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else
-      for (const [k, v] of Object.entries(result))
-        process.stdout.write(`${k.padEnd(22)} ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);
-  });
+  addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(
+    async (o: EvalOptions, command: Command) => {
+      const result = await evaluate(o, command);
+      if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else
+        for (const [k, v] of Object.entries(result))
+          process.stdout.write(`${k.padEnd(22)} ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);
+    },
+  );
 }
 
-async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
+/** DDPM-only options of eval (commander attribute names). */
+const DDPM_EVAL_OPTIONS = ['metrics', 'nllN', 'nllTerms', 'samples', 'classifier', 'fidBootstrap', 'out'];
+const SAMPLE_METRIC_OPTIONS = ['samples', 'classifier', 'fidBootstrap', ...SAMPLER_OPTION_NAMES];
+
+async function evaluate(o: EvalOptions, command: Command): Promise<Record<string, unknown>> {
   const state = decodeCheckpointOrExplain(o.checkpoint);
-  if (isVaeState(state)) return evaluateVaeCheckpoint(o, state);
+  if (isVaeState(state)) {
+    refuseGivenOptions(command, [...DDPM_EVAL_OPTIONS, ...SAMPLER_OPTION_NAMES], 'to a VAE checkpoint');
+    return evaluateVaeCheckpoint(o, state);
+  }
+  refuseGivenOptions(command, ['k', 'n', 'rows'], "to a DDPM checkpoint (they are the VAE bound's)");
   const metrics = new Set(o.metrics.split(',').map((m) => m.trim()));
   for (const m of metrics)
     if (m !== 'nll' && m !== 'samples')
       throw new UserError(`--metrics: unknown metric "${m}" (use nll, samples)`);
+  if (!metrics.has('samples'))
+    refuseGivenOptions(command, SAMPLE_METRIC_OPTIONS, 'without the samples metric (--metrics)');
+  if (!metrics.has('nll'))
+    refuseGivenOptions(command, ['nllN', 'nllTerms'], 'without the nll metric (--metrics)');
+  if (state.meta.config.dataShape.length !== 3)
+    refuseGivenOptions(command, ['classifier', 'fidBootstrap'], 'to 2-D data (the classifier scores images)');
+  if (metrics.has('samples')) refuseInapplicableSamplerFlags(command, o.sampler);
   const seed = parseIntOption('--seed', o.seed);
   const fidBootstrap = parseIntOption('--fid-bootstrap', o.fidBootstrap, { min: 0, max: 10000 });
   if (fidBootstrap === 1)

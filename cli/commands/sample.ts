@@ -13,7 +13,7 @@ import { describeSampler, type SamplerConfig } from '../../src/samplers/types.js
 import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
 import { ensureWritableDir, writeFileAtomic } from '../io.js';
-import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
+import { parseChoice, parseFloatOption, parseIntOption, refuseGivenOptions } from '../options.js';
 import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
@@ -65,6 +65,27 @@ export function samplerFromOptions(o: SamplerOptions, T: number): SamplerConfig 
   };
 }
 
+/** The sampler options (commander attribute names); none applies to a VAE. */
+export const SAMPLER_OPTION_NAMES = ['sampler', 'steps', 'eta', 'variance', 'clip'] as const;
+
+/** Which of the tuning flags each sampler uses ('clean' clips anyway, so --clip is allowed there too). */
+const SAMPLER_FLAGS: Record<string, readonly string[]> = {
+  ddim: ['steps', 'eta', 'clip'],
+  ancestral: ['variance', 'clip'],
+  clean: ['variance', 'clip'],
+};
+
+/**
+ * UserError for a sampler flag given on the command line that the chosen sampler ignores (e.g. --eta with
+ * ancestral). Samplers not in the table are not checked here.
+ */
+export function refuseInapplicableSamplerFlags(cmd: Command, sampler: string): void {
+  const uses = SAMPLER_FLAGS[sampler];
+  if (uses === undefined) return;
+  const unused = ['steps', 'eta', 'variance', 'clip'].filter((f) => !uses.includes(f));
+  refuseGivenOptions(cmd, unused, `to --sampler ${sampler}`);
+}
+
 interface SampleCommandOptions extends SamplerOptions {
   checkpoint: string;
   n: string;
@@ -87,37 +108,45 @@ export function registerSampleCommand(program: Command): void {
     .option('--out <dir>', 'output directory', 'out/samples')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--raw', 'use the raw weights instead of the EMA weights', false);
-  addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(async (o: SampleCommandOptions) => {
-    const state = decodeCheckpointOrExplain(o.checkpoint);
-    const n = parseIntOption('--n', o.n, { min: 1, max: 100000 });
-    const seed = parseIntOption('--seed', o.seed);
-    const threads =
-      o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
-    if (isVaeState(state)) {
-      const vae = state;
+  addSamplerOptions(cmd, { sampler: 'ddim', steps: '100' }).action(
+    async (o: SampleCommandOptions, command: Command) => {
+      const state = decodeCheckpointOrExplain(o.checkpoint);
+      const n = parseIntOption('--n', o.n, { min: 1, max: 100000 });
+      const seed = parseIntOption('--seed', o.seed);
+      const threads =
+        o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
+      if (isVaeState(state)) {
+        const vae = state;
+        refuseGivenOptions(
+          command,
+          SAMPLER_OPTION_NAMES,
+          'to a VAE checkpoint (it samples z from the prior)',
+        );
+        ensureWritableDir(o.out);
+        const files = await writeVaePictures(
+          { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },
+          vae,
+        );
+        process.stdout.write(
+          `VAE ${o.checkpoint} (step ${vae.meta.step}, ${o.raw ? 'raw' : 'EMA'} weights): ${n} samples from the prior, ` +
+            `reconstructions, interpolations${vae.meta.config.latentDim === 2 ? ', the 2-D manifold' : ''}\n` +
+            files.map((f) => `wrote ${f}\n`).join(''),
+        );
+        return;
+      }
+      const sampler = samplerFromOptions(o, state.meta.config.T);
+      refuseInapplicableSamplerFlags(command, o.sampler);
       ensureWritableDir(o.out);
-      const files = await writeVaePictures(
-        { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },
-        vae,
-      );
-      process.stdout.write(
-        `VAE ${o.checkpoint} (step ${vae.meta.step}, ${o.raw ? 'raw' : 'EMA'} weights): ${n} samples from the prior, ` +
-          `reconstructions, interpolations${vae.meta.config.latentDim === 2 ? ', the 2-D manifold' : ''}\n` +
-          files.map((f) => `wrote ${f}\n`).join(''),
-      );
-      return;
-    }
-    const sampler = samplerFromOptions(o, state.meta.config.T);
-    ensureWritableDir(o.out);
-    await withEngine(threads, async (ctx) => {
-      const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
-      const files = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw);
-      process.stdout.write(
-        `${n} samples from ${o.checkpoint} (step ${trainer.step}, ${o.raw ? 'raw' : 'EMA'} weights), ${describeSampler(sampler)}\n` +
-          files.map((f) => `wrote ${f}\n`).join(''),
-      );
-    });
-  });
+      await withEngine(threads, async (ctx) => {
+        const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
+        const files = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw);
+        process.stdout.write(
+          `${n} samples from ${o.checkpoint} (step ${trainer.step}, ${o.raw ? 'raw' : 'EMA'} weights), ${describeSampler(sampler)}\n` +
+            files.map((f) => `wrote ${f}\n`).join(''),
+        );
+      });
+    },
+  );
 }
 
 /** Samples in batches of ≤ 64 and writes the pictures; returns the files written. */
