@@ -111,3 +111,19 @@ export function checkDataShape(data: TrainingData, dataShape: readonly number[],
     `the checkpoint was trained on [${dataShape.join(', ')}] examples, but "${name}" now has [${data.shape.join(', ')}]`,
   );
 }
+
+/**
+ * The training data of a resumed run: the checkpoint's data set, in its seeded order, checked against the
+ * checkpoint (the examples' shape, the batch size) before anything is restored.
+ */
+export function openResumeData(config: {
+  dataset: string;
+  seed: number;
+  batchSize: number;
+  dataShape: readonly number[];
+}): TrainingData {
+  const data = openTrainingData(config.dataset, config.seed, config.batchSize);
+  checkDataShape(data, config.dataShape, config.dataset);
+  checkBatchFits(data, config.batchSize, config.dataset, true);
+  return data;
+}

@@ -14,7 +14,7 @@ import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } fr
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
 import { parseFloatOption, parseIntOption, parseListOption, refuseGivenOptions } from '../options.js';
-import { checkBatchFits, checkDataShape, openTrainingData } from '../trainingData.js';
+import { checkBatchFits, openResumeData, openTrainingData } from '../trainingData.js';
 import {
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
@@ -207,13 +207,7 @@ async function trainDdpm(opts: TrainOptions, cmd: Command): Promise<void> {
     let trainer: DdpmTrainer;
     if (opts.resume) {
       const state = readDdpmCheckpoint(opts.resume);
-      const data = openTrainingData(
-        state.meta.config.dataset,
-        state.meta.config.seed,
-        state.meta.config.batchSize,
-      );
-      checkDataShape(data, state.meta.config.dataShape, state.meta.config.dataset);
-      checkBatchFits(data, state.meta.config.batchSize, state.meta.config.dataset, true);
+      const data = openResumeData(state.meta.config);
       state.meta.config = { ...state.meta.config, ...annealOption(opts) };
       trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);

@@ -17,7 +17,7 @@ import {
   parseListOption,
   refuseGivenOptions,
 } from '../options.js';
-import { checkBatchFits, checkDataShape, openTrainingData } from '../trainingData.js';
+import { checkBatchFits, openResumeData, openTrainingData } from '../trainingData.js';
 import {
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
@@ -192,13 +192,7 @@ async function trainVae(opts: TrainVaeOptions, cmd: Command): Promise<void> {
     let trainer: VaeTrainer;
     if (opts.resume) {
       const state = decodeVaeCheckpointOrExplain(opts.resume);
-      const data = openTrainingData(
-        state.meta.config.dataset,
-        state.meta.config.seed,
-        state.meta.config.batchSize,
-      );
-      checkDataShape(data, state.meta.config.dataShape, state.meta.config.dataset);
-      checkBatchFits(data, state.meta.config.batchSize, state.meta.config.dataset, true);
+      const data = openResumeData(state.meta.config);
       trainer = restoreVaeOrExplain(ctx, opts.resume, state, data.source);
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
     } else {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startTestEngine } from '../../test/helpers/engine.js';
+import { TINY_MOONS_DDPM } from '../../test/helpers/tinyDdpm.js';
 import { FormatError } from '../checkpoint/formatError.js';
 import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
 import { toy2d } from '../data/toy2d.js';
@@ -32,20 +33,7 @@ class Moons implements BatchSource {
   }
 }
 
-const config: DdpmConfig = {
-  dataset: 'two-moons',
-  dataShape: [2],
-  model: { kind: 'mlp', mlp: { dims: 2, hidden: 16, layers: 2, timeEmbeddingDim: 8 } },
-  schedule: 'linear',
-  T: 20,
-  prediction: 'eps',
-  batchSize: 8,
-  lr: 1e-3,
-  warmupSteps: 0,
-  gradClip: 1,
-  emaDecay: 0.9,
-  seed: 3,
-};
+const config: DdpmConfig = { ...TINY_MOONS_DDPM, seed: 3 };
 
 function trainedState(): TrainingState {
   const t = new DdpmTrainer(ctx, config, new Moons());

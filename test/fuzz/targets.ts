@@ -35,6 +35,7 @@ import { decodeTrainingState, encodeTrainingState } from '../../src/train/checkp
 import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { BURDA_MNIST_VAE } from '../../src/vae/config.js';
 import { VaeTrainer } from '../../src/vae/trainer.js';
+import { TINY_MOONS_DDPM } from '../helpers/tinyDdpm.js';
 import type { FuzzTarget, RunResult } from './harness.js';
 import { isOneLine } from './harness.js';
 import {
@@ -78,24 +79,7 @@ export async function createFuzzFixture(): Promise<FuzzFixture> {
     writeFileSync(join(pngFolder, `${String(i).padStart(3, '0')}.png`), barPng(i));
 
   const moons = openTrainingData('two-moons', 1);
-  const ddpmTrainer = new DdpmTrainer(
-    ctx,
-    {
-      dataset: 'two-moons',
-      dataShape: [2],
-      model: { kind: 'mlp', mlp: { dims: 2, hidden: 16, layers: 2, timeEmbeddingDim: 8 } },
-      schedule: 'linear',
-      T: 20,
-      prediction: 'eps',
-      batchSize: 8,
-      lr: 1e-3,
-      warmupSteps: 0,
-      gradClip: 1,
-      emaDecay: 0.9,
-      seed: 1,
-    },
-    moons.source,
-  );
+  const ddpmTrainer = new DdpmTrainer(ctx, TINY_MOONS_DDPM, moons.source);
   ddpmTrainer.trainStep();
   ddpmTrainer.trainStep();
   const ddpm = encodeTrainingState(ddpmTrainer.exportState());
