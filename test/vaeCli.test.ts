@@ -152,7 +152,7 @@ describe('bad input gets a clear message', () => {
     writeFileSync(ddpm, encodeTrainingState({ tensors: new Map(), meta: { kind: 'ddpm' } }));
     expectError(
       ['train', 'vae', '--steps', '5', '--out', out, '--resume', ddpm],
-      /is a ddpm checkpoint, not a VAE/,
+      /expected a VAE checkpoint, but this is a DDPM checkpoint/,
     );
     expectError(
       ['eval', '--checkpoint', join(out, 'nope.safetensors'), '--json'],

@@ -33,6 +33,7 @@ import { loadClassifierOrExplain, scoreWithClassifier } from '../classifierScore
 import {
   addSamplerOptions,
   refuseInapplicableSamplerFlags,
+  requireFinite,
   SAMPLER_OPTION_NAMES,
   type SamplerOptions,
   samplerFromOptions,
@@ -150,6 +151,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         : null;
     const model = trainer.batchModel(true);
     const rng = Rng.fromSeed(seed);
+    const pendingWrites: (() => void)[] = [];
     if (metrics.has('nll')) {
       const held = heldOutData(config.dataset, nllN, seed);
       const batch = 64;
@@ -176,6 +178,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         progress.update(b + 1);
       }
       progress.stop();
+      requireFinite(Float64Array.from(totals), 'bound', o.checkpoint);
       const mean = totals.reduce((a, v) => a + v, 0) / totals.length;
       const se = Math.sqrt(
         totals.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, totals.length - 1) / totals.length,
@@ -191,17 +194,21 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         variance: 'posterior (β̃_t)',
       });
       const ts = [...perT.keys()].sort((a, b) => a - b);
-      const [plot, plotPng] = writeChart(
-        join(o.out, 'vlb-terms'),
-        lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)! / nllN)) }], {
-          title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
-          xLabel: 'timestep t',
-          yLabel: 'bits/dim',
-          logY: true,
-        }),
+      const plot = join(o.out, 'vlb-terms');
+      // Written after the samples have been checked too, so that a failing eval writes nothing.
+      pendingWrites.push(() =>
+        writeChart(
+          plot,
+          lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)! / nllN)) }], {
+            title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
+            xLabel: 'timestep t',
+            yLabel: 'bits/dim',
+            logY: true,
+          }),
+        ),
       );
-      result.terms_plot = plot;
-      result.terms_plot_png = plotPng;
+      result.terms_plot = `${plot}.svg`;
+      result.terms_plot_png = `${plot}.png`;
     }
     if (metrics.has('samples')) {
       const batch = 64;
@@ -219,6 +226,8 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         x.set(r.x, b * batch * dims);
       }
       progress.stop();
+      requireFinite(x, 'samples', o.checkpoint);
+      for (const write of pendingWrites.splice(0)) write();
       Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, n: nSamples });
       if (isImage) {
         // The first (up to) 100 of the scored samples, so that the figures can be looked at.
@@ -246,6 +255,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         });
       }
     }
+    for (const write of pendingWrites) write();
   });
   return result;
 }

@@ -15,6 +15,7 @@ import { withEngine } from '../engine.js';
 import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { parseChoice, parseFloatOption, parseIntOption, refuseGivenOptions } from '../options.js';
 import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
+import { UserError } from '../userError.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { writeVaePictures } from './sampleVae.js';
@@ -149,6 +150,19 @@ export function registerSampleCommand(program: Command): void {
   );
 }
 
+/**
+ * UserError if sampling gave NaN or ±Inf (finite but huge weights can overflow the network): better than a
+ * picture of clamped pixels or a plot of nothing.
+ */
+export function requireFinite(values: Float64Array, what: string, checkpoint: string): void {
+  let bad = 0;
+  for (const v of values) if (!Number.isFinite(v)) bad++;
+  if (bad > 0)
+    throw new UserError(
+      `${bad} of the ${values.length} values of the ${what} are not finite: the weights of ${checkpoint} overflow (a damaged or diverged checkpoint?)`,
+    );
+}
+
 /** Samples in batches of ≤ 64 and writes the pictures; returns the files written. */
 export function drawAndWrite(
   trainer: DdpmTrainer,
@@ -187,6 +201,7 @@ export function drawAndWrite(
     if (b === 0) trajectory = r.trajectory;
   }
   progress.stop();
+  requireFinite(all, 'samples', 'the checkpoint');
   const files: string[] = [];
   if (config.dataShape.length === 3) {
     const [h, w, c] = config.dataShape;

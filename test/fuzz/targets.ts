@@ -37,7 +37,6 @@ import { BURDA_MNIST_VAE } from '../../src/vae/config.js';
 import { VaeTrainer } from '../../src/vae/trainer.js';
 import { TINY_MOONS_DDPM } from '../helpers/tinyDdpm.js';
 import type { FuzzTarget, RunResult } from './harness.js';
-import { isOneLine } from './harness.js';
 import {
   type Mutant,
   mutateBytes,
@@ -184,8 +183,11 @@ function cliTarget(
           const bad = checkValid?.(out) ?? null;
           return bad === null ? { kind: 'valid' } : { kind: 'crash', message: bad };
         }
-        const line = r.stderr.trim();
-        if (r.code !== 2 || !line.startsWith('elbo: ') || !isOneLine(line))
+        // Notes such as "resuming … at step 2" may come first; the error is the last line, the only `elbo: ` one.
+        const lines = r.stderr.trim().split('\n');
+        const line = lines[lines.length - 1];
+        const errorLines = lines.filter((l) => l.startsWith('elbo: ')).length;
+        if (r.code !== 2 || !line.startsWith('elbo: ') || errorLines !== 1)
           return {
             kind: 'crash',
             message: `exit ${r.code}, stderr ${JSON.stringify(r.stderr.slice(0, 300))}`,
