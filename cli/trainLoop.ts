@@ -165,11 +165,13 @@ export function runTrainingLoop<R extends StepResult>(
     );
   }
   ensureWritableDir(out);
-  writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(trainer.config, null, 2)}\n`);
   let savedStep: number | null = null;
   let plotWritten = false;
   const startStep = trainer.step;
   const save = () => {
+    // config.json goes with the first checkpoint: a run that stops before it (e.g. diverges) leaves nothing.
+    if (savedStep === null)
+      writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(trainer.config, null, 2)}\n`);
     writeCheckpointFile(checkpointPath, encodeTrainingState(trainer.exportState()));
     savedStep = trainer.step;
     writeFileAtomic(metricsPath, metrics.length ? `${metrics.join('\n')}\n` : '');

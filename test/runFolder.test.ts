@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
 import { runElbo } from './helpers/cli.js';
 
 const elbo = (...args: string[]) => runElbo(args, 60_000);
@@ -167,5 +168,25 @@ describe('flags that do not apply are errors, not silence', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
+  });
+});
+
+describe('the NaN guard tells the truth about checkpoints', () => {
+  it('on --resume, says the checkpoint resumed from is unchanged (no "last good checkpoint" that does not exist)', () => {
+    const dir = tmp();
+    expect(elbo(...moons, '--steps', '2', '--out', dir).code).toBe(0);
+    const state = decodeTrainingState(readFileSync(join(dir, 'checkpoint.safetensors')), 'ddpm');
+    // Finite but enormous weights: the next loss overflows.
+    for (const [name, t] of state.tensors)
+      if (name.startsWith('model.')) t.data.forEach((v, i) => (t.data[i] = v * 1e30));
+    const huge = join(dir, 'huge.safetensors');
+    writeFileSync(huge, encodeTrainingState(state));
+    const out = join(dir, 'resumed');
+    const r = elbo('train', 'ddpm', '--resume', huge, '--steps', '3', '--threads', '1', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /training diverged at step 3: .* is not finite; the checkpoint resumed from \(step 2\) is unchanged/,
+    );
+    expect(readdirSync(out)).toEqual([]); // not even config.json: it is written with the first checkpoint
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The fuzz targets: the safetensors reader, training-checkpoint and classifier decoding, the IDX reader, the PNG
- * folder reader, and the CLI's `sample`, `eval` and `train --resume` paths (in-process through cli/main.ts, output
+ * folder reader, and the CLI's `sample`, `eval` (DDPM and VAE) and `train --resume` paths (in-process through cli/main.ts, output
  * captured) on mutated checkpoints. Seeds: a tiny DDPM (an MLP on two moons, 2 steps) and a tiny VAE (an MLP on a
  * folder of 160 8×8 PNGs, 2 steps) made here with the trainers, a tiny classifier, and the shipped checkpoints
  * (`full`: also the 18 MB DDPM and the VAE).
@@ -318,6 +318,13 @@ export function fuzzTargets(fx: FuzzFixture, full: boolean): FuzzTarget[] {
         '--out',
         out,
       ],
+      (m) => m.invalidKind !== 'dropped-adam',
+    ),
+    cliTarget(
+      fx,
+      'cli eval (VAE)',
+      [fx.vae],
+      (c) => ['eval', '--checkpoint', c, '--k', '2', '--n', '2', '--threads', '1', '--json'],
       (m) => m.invalidKind !== 'dropped-adam',
     ),
     cliTarget(
