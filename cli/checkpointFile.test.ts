@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -16,7 +16,15 @@ vi.mock('node:fs', async (importOriginal) => {
     }
     return (fs.readFileSync as (...a: unknown[]) => unknown)(path, ...rest);
   }) as typeof fs.readFileSync;
-  return { ...fs, default: { ...fs, readFileSync }, readFileSync };
+  // A full disk in folders named "full-disk": the temporary file gets half the bytes, then ENOSPC.
+  const writeFileSync = ((path: unknown, data: Uint8Array | string, ...rest: unknown[]) => {
+    if (String(path).includes('full-disk') && String(path).endsWith('.tmp')) {
+      (fs.writeFileSync as (...a: unknown[]) => unknown)(path, data.slice(0, Math.floor(data.length / 2)));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }
+    return (fs.writeFileSync as (...a: unknown[]) => unknown)(path, data, ...rest);
+  }) as typeof fs.writeFileSync;
+  return { ...fs, default: { ...fs, readFileSync, writeFileSync }, readFileSync, writeFileSync };
 });
 
 let dir: string;
@@ -51,6 +59,18 @@ describe('checkpoint files', () => {
     expect(decoded.tensors.w.data).toEqual(Float32Array.of(1, 2));
   });
 
+  it('a write that fails half-way leaves the old checkpoint as it was and no temporary file', () => {
+    const old = encodeSafetensors({ w: { dtype: 'F32', shape: [1], data: Float32Array.of(7) } });
+    const folder = join(dir, 'full-disk');
+    mkdirSync(folder);
+    const path = join(folder, 'checkpoint.safetensors');
+    writeFileSync(path, old); // not through the atomic writer: the mock only fails temporary files
+    const next = encodeSafetensors({ w: { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) } });
+    expect(userErrorMessage(() => writeCheckpointFile(path, next))).toMatch(/cannot write .*ENOSPC/);
+    expect(readdirSync(folder)).toEqual(['checkpoint.safetensors']);
+    expect(Array.from(readCheckpointFile(path))).toEqual(Array.from(old));
+  });
+
   it('says when the file is missing, a directory or unreadable', () => {
     const missing = join(dir, 'nope.safetensors');
     expect(userErrorMessage(() => readCheckpointFile(missing))).toBe(
@@ -58,6 +78,11 @@ describe('checkpoint files', () => {
     );
     expect(userErrorMessage(() => readCheckpointFile(dir))).toBe(
       `checkpoint "${dir}" is a directory, not a checkpoint file`,
+    );
+    const diffusers = join(dir, 'pipeline');
+    mkdirSync(join(diffusers, 'unet'), { recursive: true });
+    expect(userErrorMessage(() => readCheckpointFile(diffusers))).toMatch(
+      /is a diffusers folder; elbo reads its own single-file checkpoints/,
     );
     const locked = join(dir, 'locked.safetensors');
     writeFileSync(locked, 'x');

@@ -2,7 +2,9 @@
  * Checkpoint files on disk: atomic writes and reads with errors the user can act on. The format itself
  * (safetensors) is pure and lives in src/checkpoint.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FormatError } from '../src/checkpoint/formatError.js';
 import { decodeSafetensors, type SafetensorsContents } from '../src/checkpoint/safetensors.js';
 import { writeFileAtomic } from './io.js';
 import { UserError } from './userError.js';
@@ -22,7 +24,16 @@ export function readCheckpointFile(path: string): Uint8Array {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`checkpoint "${path}" does not exist`);
     throw new UserError(`cannot read checkpoint "${path}": ${(err as Error).message}`);
   }
-  if (isDirectory) throw new UserError(`checkpoint "${path}" is a directory, not a checkpoint file`);
+  if (isDirectory) {
+    const diffusers = ['model_index.json', 'diffusion_pytorch_model.safetensors', 'unet'].some((f) =>
+      existsSync(join(path, f)),
+    );
+    throw new UserError(
+      diffusers
+        ? `checkpoint "${path}" is a diffusers folder; elbo reads its own single-file checkpoints (.safetensors from \`elbo train\`)`
+        : `checkpoint "${path}" is a directory, not a checkpoint file`,
+    );
+  }
   try {
     return readFileSync(path);
   } catch (err) {
@@ -40,6 +51,7 @@ export function readSafetensorsFile(path: string): SafetensorsContents {
   try {
     return decodeSafetensors(bytes);
   } catch (err) {
-    throw new UserError(`cannot load "${path}": ${(err as Error).message}`);
+    if (err instanceof FormatError) throw new UserError(`cannot load "${path}": ${err.message}`);
+    throw err;
   }
 }

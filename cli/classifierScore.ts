@@ -21,6 +21,8 @@ import {
 } from '../src/eval/frechet.js';
 import { Rng } from '../src/random/rng.js';
 import type { Context } from '../src/tensor/tensor.js';
+import { FormatError } from '../src/checkpoint/formatError.js';
+import { disposeModule } from '../src/nn/module.js';
 import { readCheckpointFile } from './checkpointFile.js';
 import { loadDataset } from './data.js';
 import { writeFileAtomic } from './io.js';
@@ -32,15 +34,23 @@ export function defaultClassifierPath(dataset: string): string {
   return new URL(`../../checkpoints/${dataset}-classifier.safetensors`, import.meta.url).pathname;
 }
 
-export async function scoreWithClassifier(
+/** A decoded classifier and the file it came from. */
+export interface LoadedClassifier {
+  path: string;
+  model: ReturnType<typeof decodeClassifier>['model'];
+  meta: ReturnType<typeof decodeClassifier>['meta'];
+}
+
+/**
+ * Loads the classifier (given, or the shipped one for `dataset`) and checks that it takes images of
+ * `dataShape` [H, W, C]: UserErrors naming the file. Called before sampling, so a bad file costs no work.
+ */
+export function loadClassifierOrExplain(
   ctx: Context,
   dataset: string,
-  samples: Float64Array,
-  n: number,
-  outDir: string,
+  dataShape: readonly number[],
   classifierPath?: string,
-  fidBootstrap: { replicates: number; seed: number } = { replicates: 0, seed: 0 },
-): Promise<Record<string, unknown>> {
+): LoadedClassifier {
   const path = classifierPath ?? defaultClassifierPath(dataset);
   if (!existsSync(path)) {
     throw new UserError(
@@ -51,10 +61,30 @@ export async function scoreWithClassifier(
   try {
     decoded = decodeClassifier(ctx, readCheckpointFile(path));
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`${path}: ${(err as Error).message}`);
+    if (err instanceof FormatError) throw new UserError(`${path}: ${err.message}`);
+    throw err;
   }
-  const { model, meta } = decoded;
+  const { height, width, imageChannels } = decoded.model.config;
+  if (height !== dataShape[0] || width !== dataShape[1] || imageChannels !== dataShape[2]) {
+    disposeModule(decoded.model);
+    throw new UserError(
+      `${path}: the classifier takes ${height}×${width}×${imageChannels} images, the model makes ` +
+        `${dataShape.join('×')}; pass a --classifier trained on this data`,
+    );
+  }
+  return { path, ...decoded };
+}
+
+export async function scoreWithClassifier(
+  ctx: Context,
+  dataset: string,
+  samples: Float64Array,
+  n: number,
+  outDir: string,
+  classifier: LoadedClassifier,
+  fidBootstrap: { replicates: number; seed: number } = { replicates: 0, seed: 0 },
+): Promise<Record<string, unknown>> {
+  const { model, meta, path } = classifier;
   const images = Float32Array.from(samples);
   const ofSamples = classify(ctx, model, images);
   const report = recognitionReport(ofSamples.probs, model.config.classes);

@@ -92,7 +92,17 @@ describe('loadDataset: folders of PNGs', () => {
     );
     expect(userError(() => loadDataset(join(dir, 'empty'))).message).toMatch(/holds no \.png files/);
     expect(userError(() => loadDataset(join(dir, 'corrupt'))).message).toMatch(
-      /cannot decode PNG ".*x\.png"/,
+      /cannot decode ".*x\.png": not a PNG file/,
+    );
+    // A cut-short PNG says so, instead of pngjs's "read requests waitng on finished stream".
+    const whole = encodePng(3, 2, 1, new Uint8Array(6));
+    mkdirSync(join(dir, 'cut'));
+    writeFileSync(join(dir, 'cut', 'a.png'), whole.subarray(0, whole.length - 20));
+    expect(userError(() => loadDataset(join(dir, 'cut'))).message).toMatch(
+      /cannot decode ".*a\.png": the PNG is truncated or corrupt: it does not end with an IEND chunk/,
+    );
+    expect(userError(() => loadDataset(join(dir, 'no-such-folder'))).message).toMatch(
+      /the data folder ".*no-such-folder" does not exist/,
     );
     expect(userError(() => loadDataset(join(dir, 'flat', 'img0.png'))).message).toMatch(
       /is a file; a data set is/,

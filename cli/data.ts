@@ -9,7 +9,8 @@ import { PNG } from 'pngjs';
 import { fashionMnistFromClassJson } from '../src/data/fashionMnist.js';
 import { type ImageDataset, subsetOf } from '../src/data/images.js';
 import { mnistFromIdx } from '../src/data/mnist.js';
-import { type DecodedImage, imageDatasetFromDecodedPngs } from '../src/data/pngImages.js';
+import { FormatError } from '../src/checkpoint/formatError.js';
+import { checkPngStructure, type DecodedImage, imageDatasetFromDecodedPngs } from '../src/data/pngImages.js';
 import { UserError } from './userError.js';
 
 /** The built-in data sets. */
@@ -88,9 +89,12 @@ export function decodePngFile(path: string): DecodedImage {
   const bytes = readBytes(path, 'image');
   let png: ReturnType<typeof PNG.sync.read>;
   try {
+    checkPngStructure(bytes);
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
-    throw new UserError(`cannot decode PNG "${path}": ${(err as Error).message}`);
+    // pngjs's own messages can be cryptic ("read requests waitng on finished stream"): say what is known.
+    const msg = err instanceof FormatError ? err.message : `the PNG is corrupt (${(err as Error).message})`;
+    throw new UserError(`cannot decode "${path}": ${msg}`);
   }
   // pngjs always returns 8-bit RGBA; keep only the channels the file really has.
   const channels = ((png.color ? 3 : 1) + (png.alpha ? 1 : 0)) as 1 | 2 | 3 | 4;
@@ -113,6 +117,9 @@ export function decodePngFile(path: string): DecodedImage {
   }
   return { width: png.width, height: png.height, channels, data, source: basename(path) };
 }
+
+/** Most pixels a PNG folder may hold in all (MNIST's 70 000 images have 5.5·10⁷): data sets live in memory. */
+const MAX_FOLDER_PIXELS = 2 ** 28;
 
 /** Code-unit order: the same on every machine and locale (localeCompare is not). */
 function byName(a: string, b: string): number {
@@ -162,7 +169,16 @@ export function loadPngFolder(dir: string): LoadedDataset {
   if (files.length === 0) {
     throw new UserError(`the folder "${dir}" holds no .png files (neither directly nor in class subfolders)`);
   }
-  const decoded = files.map(decodePngFile);
+  let pixels = 0;
+  const decoded = files.map((file) => {
+    const image = decodePngFile(file);
+    pixels += image.width * image.height;
+    if (pixels > MAX_FOLDER_PIXELS)
+      throw new UserError(
+        `the folder "${dir}" holds more than ${MAX_FOLDER_PIXELS} pixels; elbo keeps a data set in memory, so use fewer or smaller images`,
+      );
+    return image;
+  });
   const all = wrap(`cannot use the images in "${dir}"`, () =>
     imageDatasetFromDecodedPngs(decoded, {
       name: folderName,
@@ -205,6 +221,8 @@ export function loadDataset(nameOrPath: string): LoadedDataset {
       `"${nameOrPath}" is a file; a data set is ${DATASET_NAMES.join(' or ')}, or a folder of PNG images`,
     );
   }
+  if (/[/\\]|^\.|\.png$/i.test(nameOrPath))
+    throw new UserError(`the data folder "${nameOrPath}" does not exist; check the path`);
   throw new UserError(
     `unknown data set "${nameOrPath}": choose ${DATASET_NAMES.join(' or ')}, or give the path of a folder of PNG images`,
   );

@@ -1,5 +1,6 @@
 /** Validation of command-line option values: each failure names the option, the value and what is allowed. */
 import { UserError } from './userError.js';
+import type { Command } from 'commander';
 
 export function parseIntOption(
   flag: string,
@@ -44,4 +45,21 @@ export function parseListOption(
   range: { min?: number; max?: number } = {},
 ): number[] {
   return value.split(',').map((item) => parseIntOption(flag, item, range));
+}
+
+/**
+ * UserError if any of the options (commander attribute names, e.g. 'diffusionSteps') was given on the command
+ * line: for flags that do not apply to the chosen mode or model, which would otherwise be ignored in silence.
+ */
+export function refuseGivenOptions(cmd: Command, attributes: readonly string[], reason: string): void {
+  const given = cmd.options
+    .filter(
+      (o) => attributes.includes(o.attributeName()) && cmd.getOptionValueSource(o.attributeName()) === 'cli',
+    )
+    .map((o) => o.long ?? o.flags);
+  if (given.length === 0) return;
+  const one = given.length === 1;
+  throw new UserError(
+    `${given.join(', ')} ${one ? 'does' : 'do'} not apply ${reason}; drop ${one ? 'it' : 'them'}`,
+  );
 }

@@ -2,15 +2,28 @@
  * The training loop shared by `elbo train ddpm` and `elbo train vae`: progress on stderr, metrics.jsonl (one
  * JSON object per logged step), a loss plot, the checkpoint written atomically every --checkpoint-every steps and
  * at the end, resume (metrics past the checkpoint's step are dropped), and the NaN guard turned into a one-line
- * user error that names the step and the last good checkpoint.
+ * user error that names the step and says which checkpoint, if any, holds the last good state.
+ *
+ * A run folder is never replaced by accident: an --out that holds a checkpoint is refused unless the run
+ * resumes that checkpoint (--resume) or --overwrite is given (checkRunDir, before any work), and nothing is
+ * written before every input has been checked (runTrainingLoop creates and probes --out first).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { lineChartSvg } from '../src/plot/lineChart.js';
-import { type CheckpointState, decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
+import { FormatError } from '../src/checkpoint/formatError.js';
+import {
+  type CheckpointState,
+  decodeTrainingState,
+  type ElboTrainingState,
+  encodeTrainingState,
+  type TrainingKind,
+} from '../src/train/checkpoint.js';
+import type { TrainingState } from '../src/train/ddpm.js';
+import type { VaeTrainingState } from '../src/vae/trainer.js';
 import { NonFiniteError } from '../src/train/gradients.js';
 import { readCheckpointFile, writeCheckpointFile } from './checkpointFile.js';
-import { ensureDir, writeFileAtomic } from './io.js';
+import { checkDirCreatable, ensureWritableDir, writeFileAtomic } from './io.js';
 import { writeChart } from './png.js';
 import { parseIntOption } from './options.js';
 import { startProgress } from './progress.js';
@@ -25,6 +38,7 @@ export interface CommonTrainOptions {
   checkpointEvery: string;
   logEvery: string;
   resume?: string;
+  overwrite?: boolean;
 }
 
 /** What the loop needs of a trainer. */
@@ -59,36 +73,66 @@ export interface ParsedCommonOptions {
   metricsPath: string;
 }
 
-/** Parses and checks the shared options and creates --out (UserError on bad values or an unwritable folder). */
+/**
+ * Parses and checks the shared options and --out (UserError on bad values, an --out that cannot be created, or
+ * one that holds a checkpoint this run would replace). Writes nothing.
+ */
 export function parseCommonTrainOptions(opts: CommonTrainOptions): ParsedCommonOptions {
   const totalSteps = parseIntOption('--steps', opts.steps, { min: 1 });
   const checkpointEvery = parseIntOption('--checkpoint-every', opts.checkpointEvery, { min: 1 });
   const logEvery = parseIntOption('--log-every', opts.logEvery, { min: 1 });
   const threads =
     opts.threads === undefined ? undefined : parseIntOption('--threads', opts.threads, { min: 1, max: 64 });
-  ensureDir(opts.out);
+  checkRunDir(opts);
   return {
     totalSteps,
     checkpointEvery,
     logEvery,
     threads,
-    checkpointPath: join(opts.out, 'checkpoint.safetensors'),
+    checkpointPath: runCheckpointPath(opts.out),
     metricsPath: join(opts.out, 'metrics.jsonl'),
   };
 }
 
-/** Reads and decodes a checkpoint file; unreadable, corrupt or foreign files are UserErrors naming it. */
-export function decodeCheckpointOrExplain(path: string) {
+/** The checkpoint file a run writes into `out`. */
+export function runCheckpointPath(out: string): string {
+  return join(out, 'checkpoint.safetensors');
+}
+
+/**
+ * Refuses an --out that holds a checkpoint unless this run continues exactly that checkpoint (--resume) or
+ * --overwrite is given; and an --out that cannot be created. Writes nothing.
+ */
+export function checkRunDir(opts: Pick<CommonTrainOptions, 'out' | 'resume' | 'overwrite'>): void {
+  checkDirCreatable(opts.out);
+  const checkpoint = runCheckpointPath(opts.out);
+  if (opts.overwrite || !existsSync(checkpoint)) return;
+  if (opts.resume !== undefined && resolve(opts.resume) === resolve(checkpoint)) return;
+  throw new UserError(
+    `--out ${opts.out} already holds a checkpoint (${checkpoint}); pass --resume ${checkpoint} to continue it, ` +
+      '--overwrite to replace it, or choose another --out',
+  );
+}
+
+/**
+ * Reads and decodes a training checkpoint, of the `expected` kind if given; unreadable, corrupt, foreign or
+ * wrong-kind files are UserErrors naming the file and what it is.
+ */
+export function decodeCheckpointOrExplain(path: string): ElboTrainingState;
+export function decodeCheckpointOrExplain(path: string, expected: 'ddpm'): TrainingState;
+export function decodeCheckpointOrExplain(path: string, expected: 'vae'): VaeTrainingState;
+export function decodeCheckpointOrExplain(path: string, expected?: TrainingKind): ElboTrainingState {
   const bytes = readCheckpointFile(path);
   try {
-    return decodeTrainingState(bytes);
+    return decodeTrainingState(bytes, expected);
   } catch (err) {
-    throw new UserError(`${path}: ${(err as Error).message}`);
+    if (err instanceof FormatError) throw new UserError(`${path}: ${err.message}`);
+    throw err;
   }
 }
 
-/** The kind recorded in a decoded checkpoint ('ddpm', 'vae', …). */
-export function checkpointKind(state: { meta: { kind: string } }): string {
+/** The kind recorded in a decoded checkpoint ('ddpm', 'vae'). */
+export function checkpointKind(state: ElboTrainingState): TrainingKind {
   return state.meta.kind;
 }
 
@@ -114,22 +158,24 @@ export function runTrainingLoop<R extends StepResult>(
 ): void {
   const { totalSteps, checkpointEvery, logEvery, checkpointPath, metricsPath } = parsed;
   let metrics: string[] = [];
-  if (resumed && existsSync(metricsPath)) {
-    metrics = readFileSync(metricsPath, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '');
-    metrics = metrics.filter((l) => (JSON.parse(l) as { step: number }).step <= trainer.step);
-  }
+  if (resumed && existsSync(metricsPath)) metrics = metricsUpTo(metricsPath, trainer.step);
   if (trainer.step >= totalSteps) {
     throw new UserError(
       `the checkpoint is already at step ${trainer.step}; pass --steps larger than that to train more`,
     );
   }
-  writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(trainer.config, null, 2)}\n`);
+  ensureWritableDir(out);
+  let savedStep: number | null = null;
+  let plotWritten = false;
+  const startStep = trainer.step;
   const save = () => {
+    // config.json goes with the first checkpoint: a run that stops before it (e.g. diverges) leaves nothing.
+    if (savedStep === null)
+      writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(trainer.config, null, 2)}\n`);
     writeCheckpointFile(checkpointPath, encodeTrainingState(trainer.exportState()));
+    savedStep = trainer.step;
     writeFileAtomic(metricsPath, metrics.length ? `${metrics.join('\n')}\n` : '');
-    writeLossPlot(out, metrics, spec.plot);
+    plotWritten = writeLossPlot(out, metrics, spec.plot);
   };
   const progress = startProgress('train', totalSteps, trainer.step);
   const t0 = performance.now();
@@ -161,17 +207,52 @@ export function runTrainingLoop<R extends StepResult>(
     }
   } catch (err) {
     progress.stop();
-    if (err instanceof NonFiniteError) throw new UserError(`${err.message} (${checkpointPath})`);
+    if (err instanceof NonFiniteError) {
+      const kept =
+        savedStep !== null
+          ? `the last good checkpoint (step ${savedStep}) is ${checkpointPath}`
+          : resumed
+            ? `the checkpoint resumed from (step ${startStep}) is unchanged`
+            : 'no checkpoint was written yet (lower --lr or --checkpoint-every)';
+      throw new UserError(`${err.message}; ${kept}`);
+    }
     throw err;
   }
   progress.stop();
-  process.stderr.write(
-    `wrote ${checkpointPath} (step ${trainer.step}), ${metricsPath}, ${join(out, 'loss.svg')} and .png\n`,
-  );
+  const plot = plotWritten
+    ? ` and ${join(out, 'loss.svg')} (.png)`
+    : ' (no loss plot: fewer than 2 logged steps)';
+  process.stderr.write(`wrote ${checkpointPath} (step ${trainer.step}), ${metricsPath}${plot}\n`);
 }
 
-function writeLossPlot(dir: string, metrics: string[], plot: TrainLoopSpec<StepResult>['plot']): void {
-  if (metrics.length < 2) return;
+/** The lines of a run's metrics.jsonl up to `step` (UserError naming the file if a line is not JSON). */
+function metricsUpTo(path: string, step: number): string[] {
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  return lines.filter((l, i) => {
+    let row: unknown;
+    try {
+      row = JSON.parse(l);
+    } catch {
+      row = null;
+    }
+    const s = (row as { step?: unknown } | null)?.step;
+    if (typeof s !== 'number')
+      throw new UserError(
+        `${path}, line ${i + 1}: not a metrics line with a "step"; move the file away to resume`,
+      );
+    return s <= step;
+  });
+}
+
+/** Writes loss.svg and loss.png when there are at least two logged steps; returns whether it did. */
+function writeLossPlot(dir: string, metrics: string[], plot: TrainLoopSpec<StepResult>['plot']): boolean {
+  if (metrics.length < 2) {
+    // A replaced run's plot would otherwise stay beside the new metrics.
+    for (const ext of ['svg', 'png']) rmSync(join(dir, `loss.${ext}`), { force: true });
+    return false;
+  }
   const rows = metrics.map((l) => JSON.parse(l) as { step: number; loss: number; loss_ema: number });
   writeChart(
     join(dir, 'loss'),
@@ -183,4 +264,5 @@ function writeLossPlot(dir: string, metrics: string[], plot: TrainLoopSpec<StepR
       { title: plot.title, xLabel: 'step', yLabel: plot.yLabel, logY: plot.logY },
     ),
   );
+  return true;
 }

@@ -19,7 +19,11 @@ const x0 = Float64Array.from(test.images.subarray(0, 28 * 28)); // the first tes
 
 const file = new URL('../../checkpoints/mnist-ddpm.safetensors', import.meta.resolve('elbo'));
 const engine = await createNodeEngine();
-const trainer = DdpmTrainer.restore(new Context(engine), decodeTrainingState(readFileSync(file)), null);
+const trainer = DdpmTrainer.restore(
+  new Context(engine),
+  decodeTrainingState(readFileSync(file), 'ddpm'),
+  null,
+);
 const r = negativeElbo(trainer.schedule, trainer.batchModel(), x0, 1, Rng.fromSeed(0), {
   prediction: trainer.config.prediction,
   variance: 'posterior', // σ_t² = β̃_t

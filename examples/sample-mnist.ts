@@ -7,7 +7,11 @@ import { createNodeEngine } from 'elbo/node';
 const steps = Number(process.argv[2] ?? 20);
 const file = new URL('../../checkpoints/mnist-ddpm.safetensors', import.meta.resolve('elbo'));
 const engine = await createNodeEngine();
-const trainer = DdpmTrainer.restore(new Context(engine), decodeTrainingState(readFileSync(file)), null);
+const trainer = DdpmTrainer.restore(
+  new Context(engine),
+  decodeTrainingState(readFileSync(file), 'ddpm'),
+  null,
+);
 const { x } = sample(trainer.schedule, trainer.batchModel(), {
   batch: 3,
   dims: 28 * 28,

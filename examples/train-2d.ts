@@ -42,7 +42,7 @@ for (let i = 0; i < steps; i++) trainer.trainStep(); // L_simple, Adam, clipping
 
 // A checkpoint is safetensors bytes (what `elbo train` writes); the restored trainer samples the same points.
 const bytes = encodeTrainingState(trainer.exportState());
-const restored = DdpmTrainer.restore(ctx, decodeTrainingState(bytes), null);
+const restored = DdpmTrainer.restore(ctx, decodeTrainingState(bytes, 'ddpm'), null);
 const draw = (t: DdpmTrainer) =>
   sample(t.schedule, t.batchModel(), {
     batch: 2000,

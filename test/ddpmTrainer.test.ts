@@ -51,7 +51,7 @@ describe('DdpmTrainer', () => {
     for (let i = 0; i < 10; i++) first.trainStep();
     const bytes = encodeTrainingState(first.exportState());
     first.dispose();
-    const resumed = DdpmTrainer.restore(ctx, decodeTrainingState(bytes), new Moons());
+    const resumed = DdpmTrainer.restore(ctx, decodeTrainingState(bytes, 'ddpm'), new Moons());
     expect(resumed.step).toBe(10);
     for (let i = 0; i < 10; i++) resumed.trainStep();
 

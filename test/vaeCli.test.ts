@@ -37,7 +37,7 @@ describe('elbo train vae / eval / sample', () => {
     const resumed = elbo(
       'train',
       'vae',
-      ...tiny,
+      ...['--threads', '1', '--log-every', '2'],
       '--steps',
       '6',
       '--out',
@@ -47,8 +47,8 @@ describe('elbo train vae / eval / sample', () => {
     );
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .* at step 3/);
-    const sa = decodeTrainingState(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))));
-    const sb = decodeTrainingState(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))));
+    const sa = decodeTrainingState(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))), 'vae');
+    const sb = decodeTrainingState(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))), 'vae');
     expect(sb.meta.kind).toBe('vae');
     expect(sb.meta.step).toBe(6);
     for (const [name, t] of sa.tensors) expect(sb.tensors.get(name)!.data, name).toEqual(t.data);
@@ -152,7 +152,7 @@ describe('bad input gets a clear message', () => {
     writeFileSync(ddpm, encodeTrainingState({ tensors: new Map(), meta: { kind: 'ddpm' } }));
     expectError(
       ['train', 'vae', '--steps', '5', '--out', out, '--resume', ddpm],
-      /is a ddpm checkpoint, not a VAE/,
+      /expected a VAE checkpoint, but this is a DDPM checkpoint/,
     );
     expectError(
       ['eval', '--checkpoint', join(out, 'nope.safetensors'), '--json'],

@@ -62,7 +62,7 @@ describe('VaeTrainer', () => {
     for (let i = 0; i < 10; i++) first.trainStep();
     const bytes = encodeTrainingState(first.exportState());
     first.dispose();
-    const state = decodeTrainingState(bytes) as unknown as VaeTrainingState;
+    const state = decodeTrainingState(bytes, 'vae');
     expect(state.meta.kind).toBe('vae');
     const resumed = VaeTrainer.restore(ctx, state, new Bars());
     expect(resumed.step).toBe(10);

@@ -19,20 +19,25 @@ import { natsToBitsPerDim } from '../../src/math/units.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
 import { describeSampler, sampleInBatches, samplerTimesteps } from '../../src/samplers/index.js';
+import { isVaeState } from '../../src/train/checkpoint.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
-import { writeFileAtomic } from '../io.js';
+import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { sampleGridPng, writeChart } from '../png.js';
-import { parseIntOption } from '../options.js';
+import { parseIntOption, refuseGivenOptions } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
-import { scoreWithClassifier } from '../classifierScore.js';
-import { addSamplerOptions, type SamplerOptions, samplerFromOptions } from './sample.js';
+import { loadClassifierOrExplain, scoreWithClassifier } from '../classifierScore.js';
+import {
+  addSamplerOptions,
+  requireFinite,
+  SAMPLER_OPTION_NAMES,
+  type SamplerOptions,
+  samplerFromOptions,
+} from './sample.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
-import type { VaeTrainingState } from '../../src/vae/trainer.js';
-import { checkpointKind } from '../trainLoop.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
@@ -80,8 +85,8 @@ export function registerEvalCommand(program: Command): void {
     .option('--k <samples>', 'VAE: importance samples per test image for the NLL bound L_k', '5000')
     .option('--n <count>', 'VAE: test images (default: the whole test set)')
     .option('--rows <n>', 'VAE: decoder rows (samples) per engine pass', '2000');
-  addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: EvalOptions) => {
-    const result = await evaluate(o);
+  addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: EvalOptions, command: Command) => {
+    const result = await evaluate(o, command);
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else
       for (const [k, v] of Object.entries(result))
@@ -89,16 +94,27 @@ export function registerEvalCommand(program: Command): void {
   });
 }
 
-async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
+/** DDPM-only options of eval (commander attribute names). */
+const DDPM_EVAL_OPTIONS = ['metrics', 'nllN', 'nllTerms', 'samples', 'classifier', 'fidBootstrap', 'out'];
+const SAMPLE_METRIC_OPTIONS = ['samples', 'classifier', 'fidBootstrap', ...SAMPLER_OPTION_NAMES];
+
+async function evaluate(o: EvalOptions, command: Command): Promise<Record<string, unknown>> {
   const state = decodeCheckpointOrExplain(o.checkpoint);
-  const kind = checkpointKind(state);
-  if (kind === 'vae') return evaluateVaeCheckpoint(o, state as unknown as VaeTrainingState);
-  if (state.meta.kind !== 'ddpm')
-    throw new UserError(`${o.checkpoint} is a ${kind} checkpoint; eval supports DDPM and VAE checkpoints`);
+  if (isVaeState(state)) {
+    refuseGivenOptions(command, [...DDPM_EVAL_OPTIONS, ...SAMPLER_OPTION_NAMES], 'to a VAE checkpoint');
+    return evaluateVaeCheckpoint(o, state);
+  }
+  refuseGivenOptions(command, ['k', 'n', 'rows'], "to a DDPM checkpoint (they are the VAE bound's)");
   const metrics = new Set(o.metrics.split(',').map((m) => m.trim()));
   for (const m of metrics)
     if (m !== 'nll' && m !== 'samples')
       throw new UserError(`--metrics: unknown metric "${m}" (use nll, samples)`);
+  if (!metrics.has('samples'))
+    refuseGivenOptions(command, SAMPLE_METRIC_OPTIONS, 'without the samples metric (--metrics)');
+  if (!metrics.has('nll'))
+    refuseGivenOptions(command, ['nllN', 'nllTerms'], 'without the nll metric (--metrics)');
+  if (state.meta.config.dataShape.length !== 3)
+    refuseGivenOptions(command, ['classifier', 'fidBootstrap'], 'to 2-D data (the classifier scores images)');
   const seed = parseIntOption('--seed', o.seed);
   const fidBootstrap = parseIntOption('--fid-bootstrap', o.fidBootstrap, { min: 0, max: 10000 });
   if (fidBootstrap === 1)
@@ -121,10 +137,16 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
     step: state.meta.step,
   };
 
+  ensureWritableDir(o.out);
   await withEngine(threads, async (ctx: Context) => {
     const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
+    const classifier =
+      metrics.has('samples') && isImage
+        ? loadClassifierOrExplain(ctx, config.dataset, config.dataShape, o.classifier)
+        : null;
     const model = trainer.batchModel(true);
     const rng = Rng.fromSeed(seed);
+    const pendingWrites: (() => void)[] = [];
     if (metrics.has('nll')) {
       const held = heldOutData(config.dataset, nllN, seed);
       const batch = 64;
@@ -151,6 +173,7 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         progress.update(b + 1);
       }
       progress.stop();
+      requireFinite(Float64Array.from(totals), 'bound', o.checkpoint);
       const mean = totals.reduce((a, v) => a + v, 0) / totals.length;
       const se = Math.sqrt(
         totals.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, totals.length - 1) / totals.length,
@@ -166,17 +189,21 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         variance: 'posterior (β̃_t)',
       });
       const ts = [...perT.keys()].sort((a, b) => a - b);
-      const [plot, plotPng] = writeChart(
-        join(o.out, 'vlb-terms'),
-        lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)! / nllN)) }], {
-          title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
-          xLabel: 'timestep t',
-          yLabel: 'bits/dim',
-          logY: true,
-        }),
+      const plot = join(o.out, 'vlb-terms');
+      // Written after the samples have been checked too, so that a failing eval writes nothing.
+      pendingWrites.push(() =>
+        writeChart(
+          plot,
+          lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)! / nllN)) }], {
+            title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
+            xLabel: 'timestep t',
+            yLabel: 'bits/dim',
+            logY: true,
+          }),
+        ),
       );
-      result.terms_plot = plot;
-      result.terms_plot_png = plotPng;
+      result.terms_plot = `${plot}.svg`;
+      result.terms_plot_png = `${plot}.png`;
     }
     if (metrics.has('samples')) {
       const stepsPer = samplerTimesteps(config.T, sampler).length;
@@ -190,6 +217,8 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         onProgress: (done) => progress.update(done),
       });
       progress.stop();
+      requireFinite(x, 'samples', o.checkpoint);
+      for (const write of pendingWrites.splice(0)) write();
       Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, nfe, n: nSamples });
       if (isImage) {
         // The first (up to) 100 of the scored samples, so that the figures can be looked at.
@@ -199,7 +228,7 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         result.samples_png = grid;
         Object.assign(
           result,
-          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, o.classifier, {
+          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, classifier!, {
             replicates: fidBootstrap,
             seed: seed + 4,
           }),
@@ -217,6 +246,7 @@ async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
         });
       }
     }
+    for (const write of pendingWrites) write();
   });
   return result;
 }

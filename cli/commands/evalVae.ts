@@ -25,14 +25,20 @@ export interface VaeEvalOptions {
 }
 
 /** The first n held-out images of the checkpoint's dataset as decoder targets (binarised with `seed`). */
-export function heldOutTargets(state: VaeTrainingState, n: number | undefined, seed: number) {
+export function heldOutTargets(
+  state: VaeTrainingState,
+  n: number | undefined,
+  seed: number,
+  why = `--n ${n}`,
+) {
   const config = state.meta.config;
   if (!existsSync(config.dataset) && !['mnist', 'fashion-mnist'].includes(config.dataset)) {
     throw new UserError(`the checkpoint was trained on "${config.dataset}", which cannot be found here`);
   }
   const { test } = loadDataset(config.dataset);
   const count = n ?? test.count;
-  if (count > test.count) throw new UserError(`--n ${count} is more than the ${test.count} held-out images`);
+  if (count > test.count)
+    throw new UserError(`${why} is more than the ${test.count} held-out images of "${config.dataset}"`);
   const dims = test.height * test.width * test.channels;
   const images = test.images.subarray(0, count * dims);
   return { count, targets: decoderTargets(config, images, Rng.fromSeed(seed)) };

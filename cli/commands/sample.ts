@@ -17,16 +17,15 @@ import {
 } from '../../src/samplers/index.js';
 import { encodeNpy } from '../../src/data/npy.js';
 import { assertNever } from '../../src/math/checks.js';
-import { UserError } from '../userError.js';
+import { isVaeState } from '../../src/train/checkpoint.js';
 import { DdpmTrainer } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
-import { writeFileAtomic } from '../io.js';
-import { parseChoice, parseFloatOption, parseIntOption } from '../options.js';
+import { ensureWritableDir, writeFileAtomic } from '../io.js';
+import { parseChoice, parseFloatOption, parseIntOption, refuseGivenOptions } from '../options.js';
 import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
+import { UserError } from '../userError.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
-import type { VaeTrainingState } from '../../src/vae/trainer.js';
-import { checkpointKind } from '../trainLoop.js';
 import { writeVaePictures } from './sampleVae.js';
 
 export interface SamplerOptions {
@@ -78,7 +77,9 @@ export function samplerFromOptions(o: SamplerOptions, T: number): SamplerConfig 
   const spacing = parseChoice('--spacing', o.spacing, SPACINGS);
   const onlyFor = (flag: string, value: string | undefined, kinds: readonly string[]) => {
     if (value !== undefined && !kinds.includes(kind))
-      throw new UserError(`${flag} applies to --sampler ${kinds.join('/')} only, not to ${kind}; drop it`);
+      throw new UserError(
+        `${flag} does not apply to --sampler ${kind} (only to ${kinds.join(', ')}); drop it`,
+      );
   };
   onlyFor('--eta', o.eta, ['ddim']);
   onlyFor('--order', o.order, ['unipc']);
@@ -125,6 +126,17 @@ export function samplerFromOptions(o: SamplerOptions, T: number): SamplerConfig 
   }
 }
 
+/** The sampler options (commander attribute names); none applies to a VAE. */
+export const SAMPLER_OPTION_NAMES = [
+  'sampler',
+  'steps',
+  'spacing',
+  'eta',
+  'order',
+  'variance',
+  'clip',
+] as const;
+
 interface SampleCommandOptions extends SamplerOptions {
   checkpoint: string;
   n: string;
@@ -152,14 +164,20 @@ export function registerSampleCommand(program: Command): void {
       '--npy <file>',
       'also write the samples as a float32 NumPy array [n, H, W, C] (images) or [n, D]',
     );
-  addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: SampleCommandOptions) => {
+  addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: SampleCommandOptions, command: Command) => {
     const state = decodeCheckpointOrExplain(o.checkpoint);
     const n = parseIntOption('--n', o.n, { min: 1, max: 100000 });
     const seed = parseIntOption('--seed', o.seed);
     const threads =
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
-    if (checkpointKind(state) === 'vae') {
-      const vae = state as unknown as VaeTrainingState;
+    if (isVaeState(state)) {
+      const vae = state;
+      refuseGivenOptions(
+        command,
+        [...SAMPLER_OPTION_NAMES, 'npy'],
+        'to a VAE checkpoint (it samples z from the prior)',
+      );
+      ensureWritableDir(o.out);
       const files = await writeVaePictures(
         { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },
         vae,
@@ -172,6 +190,7 @@ export function registerSampleCommand(program: Command): void {
       return;
     }
     const sampler = samplerFromOptions(o, state.meta.config.T);
+    ensureWritableDir(o.out);
     await withEngine(threads, async (ctx) => {
       const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
       const { files, nfe } = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw, o.npy);
@@ -182,6 +201,19 @@ export function registerSampleCommand(program: Command): void {
       );
     });
   });
+}
+
+/**
+ * UserError if sampling gave NaN or ±Inf (finite but huge weights can overflow the network): better than a
+ * picture of clamped pixels or a plot of nothing.
+ */
+export function requireFinite(values: Float64Array, what: string, checkpoint: string): void {
+  let bad = 0;
+  for (const v of values) if (!Number.isFinite(v)) bad++;
+  if (bad > 0)
+    throw new UserError(
+      `${bad} of the ${values.length} values of the ${what} are not finite: the weights of ${checkpoint} overflow (a damaged or diverged checkpoint?)`,
+    );
 }
 
 /** Samples in batches of ≤ 64 and writes the pictures (and the .npy array if asked); returns the files written. */
@@ -214,6 +246,7 @@ export function drawAndWrite(
     onProgress: (done) => progress.update(done),
   });
   progress.stop();
+  requireFinite(all, 'samples', 'the checkpoint');
   const files: string[] = [];
   if (config.dataShape.length === 3) {
     const [h, w, c] = config.dataShape;

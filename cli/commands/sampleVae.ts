@@ -33,7 +33,13 @@ export async function writeVaePictures(o: VaePictureOptions, state: VaeTrainingS
   const L = config.latentDim;
   const pairs = 16;
   const rowsInterp = 8;
-  const { targets } = heldOutTargets(state, Math.max(pairs, 2 * rowsInterp), o.seed);
+  const needed = Math.max(pairs, 2 * rowsInterp);
+  const { targets } = heldOutTargets(
+    state,
+    needed,
+    o.seed,
+    `the reconstructions and interpolations need ${needed}, which`,
+  );
   // Targets → images in [−1, 1] for display (Bernoulli targets are in [0, 1]).
   const shown = config.likelihood.kind === 'bernoulli' ? targets.map((v) => 2 * v - 1) : targets;
   return withEngine(o.threads, (ctx) => {

@@ -13,10 +13,9 @@ import type { Context } from '../../src/tensor/tensor.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
-import { parseFloatOption, parseIntOption, parseListOption } from '../options.js';
-import { openTrainingData } from '../trainingData.js';
+import { parseFloatOption, parseIntOption, parseListOption, refuseGivenOptions } from '../options.js';
+import { checkBatchFits, openResumeData, openTrainingData } from '../trainingData.js';
 import {
-  checkpointKind,
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
   parseCommonTrainOptions,
@@ -94,13 +93,14 @@ export function registerTrainCommand(program: Command): void {
       '--resume <file>',
       'continue from this checkpoint (its config is used; --steps sets the new total, --anneal may be added)',
     )
+    .option('--overwrite', 'replace the checkpoint already in --out (without it, such an --out is refused)')
     .option(
       '--init-from <file>',
       "start from this DDPM checkpoint's EMA weights, with the architecture and settings given here; added " +
         'residual blocks and attention layers start as the identity, Adam and the step count start afresh',
     )
-    .action(async (opts: TrainOptions) => {
-      await trainDdpm(opts);
+    .action(async (opts: TrainOptions, cmd: Command) => {
+      await trainDdpm(opts, cmd);
     });
   registerTrainVaeCommand(train);
   registerTrainClassifierCommand(train);
@@ -179,21 +179,42 @@ function annealOption(opts: TrainOptions): { lrDecay?: LrDecay } {
   return { lrDecay: { start: steps - n, end: steps } };
 }
 
-async function trainDdpm(opts: TrainOptions): Promise<void> {
+/** The options that set a new run's config: a resumed run keeps its checkpoint's, so they do not apply. */
+const DDPM_CONFIG_OPTIONS = [
+  'data',
+  'batch',
+  'lr',
+  'warmup',
+  'clip',
+  'ema',
+  'schedule',
+  'diffusionSteps',
+  'prediction',
+  'minSnr',
+  'channels',
+  'resBlocks',
+  'attention',
+  'seed',
+];
+
+async function trainDdpm(opts: TrainOptions, cmd: Command): Promise<void> {
+  if (opts.resume && opts.initFrom)
+    throw new UserError('--resume and --init-from exclude each other; give one');
+  if (opts.resume)
+    refuseGivenOptions(cmd, DDPM_CONFIG_OPTIONS, "with --resume (the run keeps its checkpoint's config)");
   const parsed = parseCommonTrainOptions(opts);
   await withEngine(parsed.threads, (ctx: Context) => {
     let trainer: DdpmTrainer;
-    if (opts.resume && opts.initFrom)
-      throw new UserError('--resume and --init-from exclude each other; give one');
     if (opts.resume) {
       const state = readDdpmCheckpoint(opts.resume);
-      const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
+      const data = openResumeData(state.meta.config);
       state.meta.config = { ...state.meta.config, ...annealOption(opts) };
       trainer = restoreOrExplain(ctx, opts.resume, state, data.source);
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
     } else {
       const data = openTrainingData(opts.data, parseIntOption('--seed', opts.seed));
       const config = configFromOptions(opts, data.shape);
+      checkBatchFits(data, config.batchSize, opts.data, false);
       trainer = opts.initFrom
         ? warmStartedTrainer(ctx, opts.initFrom, config, data.source)
         : new DdpmTrainer(ctx, config, data.source);
@@ -206,10 +227,7 @@ async function trainDdpm(opts: TrainOptions): Promise<void> {
 
 /** Decodes a checkpoint file that must hold a DDPM (UserError naming the file otherwise). */
 function readDdpmCheckpoint(path: string): TrainingState {
-  const state = decodeCheckpointOrExplain(path);
-  if (state.meta.kind !== 'ddpm')
-    throw new UserError(`${path} is a ${checkpointKind(state)} checkpoint, not a DDPM`);
-  return state;
+  return decodeCheckpointOrExplain(path, 'ddpm');
 }
 
 /** A new trainer for `config` that starts from the EMA weights of the DDPM checkpoint at `path` (--init-from). */

@@ -4,6 +4,8 @@
  * architecture, the test accuracy, the data set, the command and the training time. `elbo eval` uses it
  * to score generated images (share recognised, class histogram, Fréchet distance of its features).
  */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import {
   type ClassifierConfig,
@@ -16,6 +18,7 @@ import { disposeModule } from '../../src/nn/module.js';
 import { writeCheckpointFile } from '../checkpointFile.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
+import { checkDirCreatable, ensureWritableDir } from '../io.js';
 import { parseFloatOption, parseIntOption } from '../options.js';
 import { formatSeconds, type Progress, startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
@@ -29,6 +32,7 @@ interface TrainClassifierOptions {
   seed: string;
   threads?: string;
   out?: string;
+  overwrite?: boolean;
 }
 
 /** Adds `classifier` under the `train` command. */
@@ -48,6 +52,10 @@ export function registerTrainClassifierCommand(train: Command): void {
     .option('--seed <n>', 'random seed (initialisation, data order, augmentation)', '0')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--out <file>', 'checkpoint to write (default: checkpoints/<data>-classifier.safetensors)')
+    .option(
+      '--overwrite',
+      'replace the file at --out if there is one (without it, an existing file is refused)',
+    )
     .action(async (opts: TrainClassifierOptions) => {
       await runTrainClassifier(opts);
     });
@@ -71,6 +79,12 @@ export async function runTrainClassifier(
   const out =
     opts.out ??
     `checkpoints/${opts.data.replace(/[/\\]+$/, '').replace(/^.*[/\\]/, '')}-classifier.safetensors`;
+
+  checkDirCreatable(dirname(out));
+  if (existsSync(out) && !opts.overwrite)
+    throw new UserError(
+      `--out ${out} already exists; pass --overwrite to replace it, or choose another --out`,
+    );
 
   const { train, test, splitNote } = loadDataset(opts.data);
   if (train.labels === undefined || test.labels === undefined) {
@@ -97,6 +111,7 @@ export async function runTrainClassifier(
     `--out ${out}`,
   ].join(' ');
 
+  ensureWritableDir(dirname(out));
   return withEngine(threads, (ctx) => {
     const t0 = performance.now();
     let progress: Progress | null = null;

@@ -10,10 +10,15 @@ import type { Context } from '../../src/tensor/tensor.js';
 import { ACTIVATIONS, type Activation, type VaeArchitecture, type VaeConfig } from '../../src/vae/config.js';
 import { VaeTrainer, type VaeTrainingState } from '../../src/vae/trainer.js';
 import { withEngine } from '../engine.js';
-import { parseChoice, parseFloatOption, parseIntOption, parseListOption } from '../options.js';
-import { openTrainingData } from '../trainingData.js';
 import {
-  checkpointKind,
+  parseChoice,
+  parseFloatOption,
+  parseIntOption,
+  parseListOption,
+  refuseGivenOptions,
+} from '../options.js';
+import { checkBatchFits, openResumeData, openTrainingData } from '../trainingData.js';
+import {
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
   parseCommonTrainOptions,
@@ -83,8 +88,9 @@ export function registerTrainVaeCommand(train: Command): void {
       '--resume <file>',
       'continue from this checkpoint (its config is used; --steps sets the new total)',
     )
-    .action(async (opts: TrainVaeOptions) => {
-      await trainVae(opts);
+    .option('--overwrite', 'replace the checkpoint already in --out (without it, such an --out is refused)')
+    .action(async (opts: TrainVaeOptions, cmd: Command) => {
+      await trainVae(opts, cmd);
     });
 }
 
@@ -150,13 +156,33 @@ export function restoreVaeOrExplain(
 
 /** Reads a checkpoint and insists that it is a VAE's. */
 export function decodeVaeCheckpointOrExplain(path: string): VaeTrainingState {
-  const state = decodeCheckpointOrExplain(path);
-  const kind = checkpointKind(state);
-  if (kind !== 'vae') throw new UserError(`${path} is a ${kind} checkpoint, not a VAE`);
-  return state as unknown as VaeTrainingState;
+  return decodeCheckpointOrExplain(path, 'vae');
 }
 
-async function trainVae(opts: TrainVaeOptions): Promise<void> {
+/** The options that set a new run's config: a resumed run keeps its checkpoint's, so they do not apply. */
+const VAE_CONFIG_OPTIONS = [
+  'data',
+  'arch',
+  'hidden',
+  'channels',
+  'activation',
+  'latent',
+  'likelihood',
+  'decoderStd',
+  'binarize',
+  'batch',
+  'lr',
+  'warmup',
+  'lrHalfLife',
+  'klWarmup',
+  'clip',
+  'ema',
+  'seed',
+];
+
+async function trainVae(opts: TrainVaeOptions, cmd: Command): Promise<void> {
+  if (opts.resume)
+    refuseGivenOptions(cmd, VAE_CONFIG_OPTIONS, "with --resume (the run keeps its checkpoint's config)");
   const parsed = parseCommonTrainOptions(opts);
   if (!opts.resume && isToy2dName(opts.data))
     throw new UserError(
@@ -166,13 +192,14 @@ async function trainVae(opts: TrainVaeOptions): Promise<void> {
     let trainer: VaeTrainer;
     if (opts.resume) {
       const state = decodeVaeCheckpointOrExplain(opts.resume);
-      const data = openTrainingData(state.meta.config.dataset, state.meta.config.seed);
+      const data = openResumeData(state.meta.config);
       trainer = restoreVaeOrExplain(ctx, opts.resume, state, data.source);
       process.stderr.write(`resuming ${opts.resume} at step ${trainer.step}\n`);
     } else {
       const seed = parseIntOption('--seed', opts.seed);
       const config = vaeConfigFromOptions(opts, [1, 1, 1]); // checks the options before loading any data
       const data = openTrainingData(opts.data, seed);
+      checkBatchFits(data, config.batchSize, opts.data, false);
       const [h, w] = data.shape;
       if (config.architecture.kind === 'conv' && (h % 4 !== 0 || w % 4 !== 0))
         throw new UserError(

@@ -17,6 +17,9 @@
  * @see https://github.com/huggingface/safetensors safetensors/src/tensor.rs (reference reader/writer)
  */
 
+import { FormatError } from './formatError.js';
+import { parseJsonBounded } from './json.js';
+
 /** Element types elbo reads and writes. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'I64' | 'I32' | 'U8';
 
@@ -226,7 +229,7 @@ interface Entry {
  */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   if (bytes.length < 8) {
-    throw new Error(
+    throw new FormatError(
       `checkpoint is truncated: a safetensors file starts with an 8-byte header length, file has ${bytes.length} bytes`,
     );
   }
@@ -235,13 +238,13 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   const hi = view.getUint32(4, true);
   const headerLength = hi * 4294967296 + lo;
   if (headerLength > MAX_HEADER_BYTES) {
-    throw new Error(
+    throw new FormatError(
       `not a safetensors checkpoint${magicHint(bytes)}: its first 8 bytes give a header length of ${headerLength} ` +
         `bytes, over the format's ${MAX_HEADER_BYTES}-byte limit`,
     );
   }
   if (8 + headerLength > bytes.length) {
-    throw new Error(
+    throw new FormatError(
       `checkpoint is truncated: header says ${headerLength} bytes, file has ${bytes.length - 8} after the 8-byte length`,
     );
   }
@@ -249,27 +252,26 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
   } catch {
-    throw new Error(`not a safetensors checkpoint${magicHint(bytes)}: its header is not valid UTF-8`);
+    throw new FormatError(`not a safetensors checkpoint${magicHint(bytes)}: its header is not valid UTF-8`);
   }
   if (!text.startsWith('{')) {
-    throw new Error(`not a safetensors checkpoint${magicHint(bytes)}: its header does not start with "{"`);
+    throw new FormatError(
+      `not a safetensors checkpoint${magicHint(bytes)}: its header does not start with "{"`,
+    );
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`checkpoint header is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isPlainObject(header)) throw new Error('checkpoint header must be a JSON object');
+  // A header is an object of tensor entries {dtype, shape: [...], data_offsets: [...]}: three levels deep.
+  const header = parseJsonBounded(text, 3, 'checkpoint header');
+  if (!isPlainObject(header)) throw new FormatError('checkpoint header must be a JSON object');
 
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (!isPlainObject(info)) throw new Error('checkpoint "__metadata__" must be an object of strings');
+      if (!isPlainObject(info))
+        throw new FormatError('checkpoint "__metadata__" must be an object of strings');
       for (const [k, v] of Object.entries(info)) {
         if (typeof v !== 'string') {
-          throw new Error(
+          throw new FormatError(
             `checkpoint metadata must map strings to strings, but "${k}" is ${JSON.stringify(v)}`,
           );
         }
@@ -283,20 +285,20 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
       continue;
     }
     if (!isPlainObject(info))
-      throw new Error(
+      throw new FormatError(
         `tensor "${name}": expected {dtype, shape, data_offsets}, found ${JSON.stringify(info)}`,
       );
     const { dtype, shape, data_offsets: offsets } = info;
-    if (typeof dtype !== 'string') throw new Error(`tensor "${name}": missing "dtype"`);
+    if (typeof dtype !== 'string') throw new FormatError(`tensor "${name}": missing "dtype"`);
     if (!isSupportedDtype(dtype)) {
-      throw new Error(
+      throw new FormatError(
         SPEC_DTYPES.has(dtype)
           ? `tensor "${name}" has dtype ${dtype}, which elbo cannot read (supported: F64, F32, I64, I32, U8)`
           : `tensor "${name}" has unknown dtype "${dtype}" (the format defines ${[...SPEC_DTYPES].join(', ')})`,
       );
     }
     if (!Array.isArray(shape) || !shape.every(isByteIndex)) {
-      throw new Error(
+      throw new FormatError(
         `tensor "${name}": "shape" must be a list of integers ≥ 0, found ${JSON.stringify(shape)}`,
       );
     }
@@ -306,7 +308,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
       !offsets.every(isByteIndex) ||
       offsets[0] > offsets[1]
     ) {
-      throw new Error(
+      throw new FormatError(
         `tensor "${name}": "data_offsets" must be [begin, end] with 0 ≤ begin ≤ end, found ${JSON.stringify(offsets)}`,
       );
     }
@@ -314,7 +316,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
     const elements = shapeSize(shape);
     const needed = elements * BYTES_PER_ELEMENT[dtype];
     if (!Number.isSafeInteger(needed) || needed !== end - begin) {
-      throw new Error(
+      throw new FormatError(
         `tensor "${name}": shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes, ` +
           `but its data_offsets [${begin}, ${end}] span ${end - begin}`,
       );
@@ -329,19 +331,19 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   let previous: Entry | undefined;
   for (const e of entries) {
     if (e.end > dataLength) {
-      throw new Error(
+      throw new FormatError(
         `checkpoint is truncated or corrupt: tensor "${e.name}" needs bytes [${e.begin}, ${e.end}) of the data, ` +
           `file has ${dataLength} data bytes`,
       );
     }
     if (e.begin < covered) {
-      throw new Error(
+      throw new FormatError(
         `checkpoint is corrupt: tensors "${previous!.name}" [${previous!.begin}, ${previous!.end}) and ` +
           `"${e.name}" [${e.begin}, ${e.end}) overlap`,
       );
     }
     if (e.begin > covered) {
-      throw new Error(
+      throw new FormatError(
         `checkpoint is corrupt: data bytes [${covered}, ${e.begin}) ` +
           `${previous === undefined ? 'before the first tensor' : `between tensors "${previous.name}" and "${e.name}"`} ` +
           'belong to no tensor',
@@ -351,7 +353,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
     previous = e;
   }
   if (covered !== dataLength) {
-    throw new Error(
+    throw new FormatError(
       `checkpoint is corrupt: the header describes ${covered} data bytes, file has ${dataLength} ` +
         `(${dataLength - covered} bytes after the last tensor)`,
     );

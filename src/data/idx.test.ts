@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FormatError } from '../checkpoint/formatError.js';
 import { encodeIdx, parseIdx } from './idx.js';
 
 // Three 2×2 images written out by hand from the format description (magic 00 00 08 03, big-endian dims).
@@ -56,5 +57,12 @@ describe('parseIdx', () => {
       /holds float32 values \(type 0x0d\); only unsigned bytes/,
     );
     expect(() => parseIdx(Uint8Array.of(0, 0, 0x42, 1))).toThrow(/unknown element type 0x42/);
+  });
+  it('refuses dimensions that describe more bytes than any file holds, without allocating', () => {
+    const bytes = new Uint8Array([
+      0, 0, 8, 4, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    ]);
+    expect(() => parseIdx(bytes, 'x')).toThrow(FormatError);
+    expect(() => parseIdx(bytes, 'x')).toThrow(/describe more bytes than any file holds/);
   });
 });

@@ -8,6 +8,8 @@
  * @see [LeCun98] http://yann.lecun.com/exdb/mnist/ ("FILE FORMATS FOR THE MNIST DATABASE")
  */
 
+import { FormatError } from '../checkpoint/formatError.js';
+
 /** A parsed IDX file: its dimensions and its values (a view into the input bytes, not a copy). */
 export interface IdxArray {
   dims: number[];
@@ -29,36 +31,36 @@ function hex(bytes: Uint8Array, n: number): string {
 
 /**
  * Parses an unsigned-byte IDX file. `what` names the file in error messages (e.g. "train images").
- * Throws, saying what was expected and what was found, for truncated, gzip-compressed or foreign bytes.
+ * Throws a FormatError, saying what was expected and what was found, for truncated, gzip-compressed or foreign bytes.
  */
 export function parseIdx(bytes: Uint8Array, what = 'IDX file'): IdxArray {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    throw new Error(`${what} is gzip-compressed (starts with 1f 8b); decompress it first (gunzip)`);
+    throw new FormatError(`${what} is gzip-compressed (starts with 1f 8b); decompress it first (gunzip)`);
   }
   if (bytes.length < 4) {
-    throw new Error(
+    throw new FormatError(
       `${what} is truncated: an IDX file starts with a 4-byte magic number, found ${bytes.length} bytes`,
     );
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new Error(
+    throw new FormatError(
       `${what} is not an IDX file: expected magic bytes 00 00 <type> <rank>, found ${hex(bytes, 4)}`,
     );
   }
   const type = bytes[2];
   if (type !== 0x08) {
     const name = IDX_TYPES[type];
-    throw new Error(
+    throw new FormatError(
       name === undefined
         ? `${what} is not an IDX file: unknown element type 0x${type.toString(16).padStart(2, '0')} in the magic number`
         : `${what} holds ${name} values (type 0x${type.toString(16).padStart(2, '0')}); only unsigned bytes (0x08) are supported`,
     );
   }
   const rank = bytes[3];
-  if (rank === 0) throw new Error(`${what} is not an IDX file: the magic number declares 0 dimensions`);
+  if (rank === 0) throw new FormatError(`${what} is not an IDX file: the magic number declares 0 dimensions`);
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) {
-    throw new Error(
+    throw new FormatError(
       `${what} is truncated: ${rank} dimensions need a ${headerBytes}-byte header, found ${bytes.length} bytes`,
     );
   }
@@ -71,13 +73,17 @@ export function parseIdx(bytes: Uint8Array, what = 'IDX file'): IdxArray {
     size *= d;
   }
   const expected = headerBytes + size;
+  if (!Number.isSafeInteger(expected))
+    throw new FormatError(
+      `${what} is corrupt: dimensions [${dims.join(', ')}] describe more bytes than any file holds`,
+    );
   if (bytes.length < expected) {
-    throw new Error(
+    throw new FormatError(
       `${what} is truncated: dimensions [${dims.join(', ')}] need ${expected} bytes, found ${bytes.length}`,
     );
   }
   if (bytes.length > expected) {
-    throw new Error(
+    throw new FormatError(
       `${what} has ${bytes.length - expected} unexpected bytes after the data: dimensions [${dims.join(', ')}] ` +
         `need ${expected} bytes, found ${bytes.length}`,
     );

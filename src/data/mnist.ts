@@ -5,6 +5,7 @@
  *
  * @see [LeCun98] LeCun, Bottou, Bengio, Haffner 1998; http://yann.lecun.com/exdb/mnist/
  */
+import { FormatError } from '../checkpoint/formatError.js';
 import { parseIdx } from './idx.js';
 import { type ImageDataset, imageDatasetFromBytes } from './images.js';
 
@@ -37,7 +38,7 @@ export function imageDatasetFromIdx(
   const { name } = options;
   const img = parseIdx(imageBytes, `${name} images`);
   if (img.dims.length !== 3 && img.dims.length !== 4) {
-    throw new Error(
+    throw new FormatError(
       `${name} images: expected dimensions [count, height, width] or [count, height, width, channels], ` +
         `found [${img.dims.join(', ')}]`,
     );
@@ -47,29 +48,34 @@ export function imageDatasetFromIdx(
   if (labelBytes !== undefined) {
     const lab = parseIdx(labelBytes, `${name} labels`);
     if (lab.dims.length !== 1) {
-      throw new Error(`${name} labels: expected dimensions [count], found [${lab.dims.join(', ')}]`);
+      throw new FormatError(`${name} labels: expected dimensions [count], found [${lab.dims.join(', ')}]`);
     }
     if (lab.dims[0] !== count) {
-      throw new Error(
+      throw new FormatError(
         `${name}: the image file has ${count} images but the label file has ${lab.dims[0]} labels`,
       );
     }
     labels = lab.data;
   }
-  return imageDatasetFromBytes(img.data, {
-    name,
-    count,
-    height,
-    width,
-    channels,
-    ...(labels === undefined ? {} : { labels }),
-    ...(options.classNames === undefined ? {} : { classNames: options.classNames }),
-  });
+  try {
+    return imageDatasetFromBytes(img.data, {
+      name,
+      count,
+      height,
+      width,
+      channels,
+      ...(labels === undefined ? {} : { labels }),
+      ...(options.classNames === undefined ? {} : { classNames: options.classNames }),
+    });
+  } catch (err) {
+    // Zero sizes, labels outside the classes: the bytes are at fault, so it is a FormatError too.
+    throw new FormatError((err as Error).message);
+  }
 }
 
 function checkShape(d: ImageDataset, count: number): void {
   if (d.count !== count || d.height !== 28 || d.width !== 28 || d.channels !== 1) {
-    throw new Error(
+    throw new FormatError(
       `${d.name}: expected ${count} images of 28×28×1, found ${d.count} of ${d.height}×${d.width}×${d.channels}` +
         ' (are these the MNIST files?)',
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type DecodedImage, imageDatasetFromDecodedPngs } from './pngImages.js';
+import { FormatError } from '../checkpoint/formatError.js';
+import { checkPngStructure, type DecodedImage, imageDatasetFromDecodedPngs } from './pngImages.js';
 
 const px = (x: number): number => Math.round((x + 1) * 127.5);
 
@@ -72,5 +73,36 @@ describe('imageDatasetFromDecodedPngs', () => {
     });
     expect(Array.from(d.labels!)).toEqual([1, 0]);
     expect(d.classNames).toEqual(['a', 'b']);
+  });
+});
+
+describe('checkPngStructure', () => {
+  /** A PNG's signature, an IHDR chunk claiming w×h (CRC not checked here), and an IEND chunk. */
+  function header(w: number, h: number): Uint8Array {
+    const bytes = new Uint8Array(8 + 25 + 12);
+    bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(8, 13);
+    bytes.set([0x49, 0x48, 0x44, 0x52], 12);
+    view.setUint32(16, w);
+    view.setUint32(20, h);
+    bytes.set([8, 0, 0, 0, 0], 24);
+    bytes.set([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], 33);
+    return bytes;
+  }
+  it('reads the claimed size, and refuses 65535×65535 from a 45-byte file before any decoding', () => {
+    expect(checkPngStructure(header(28, 28))).toEqual({ width: 28, height: 28 });
+    expect(() => checkPngStructure(header(65535, 65535))).toThrow(FormatError);
+    expect(() => checkPngStructure(header(65535, 65535))).toThrow(
+      'the PNG claims 65535×65535 pixels; elbo reads images from 1×1 to 1024×1024',
+    );
+    expect(() => checkPngStructure(header(0, 5))).toThrow(/claims 0×5 pixels/);
+  });
+  it('names a missing signature, a missing IHDR and a missing IEND (truncation)', () => {
+    expect(() => checkPngStructure(new Uint8Array([1, 2, 3]))).toThrow(/not a PNG file/);
+    const noIhdr = header(4, 4);
+    noIhdr[12] = 0x58;
+    expect(() => checkPngStructure(noIhdr)).toThrow(/does not start with a 13-byte IHDR chunk/);
+    expect(() => checkPngStructure(header(4, 4).subarray(0, 40))).toThrow(/does not end with an IEND chunk/);
   });
 });

@@ -8,6 +8,7 @@
  * Colour → grey uses the ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B (what PIL's convert('L') uses).
  * Alpha is composited over a uniform `background` (default 0, black): v·α + background·(1 − α).
  */
+import { FormatError } from '../checkpoint/formatError.js';
 import { type ImageDataset, imageDatasetFromBytes } from './images.js';
 
 /** One decoded image: 8-bit pixels, row-major, channels interleaved (1 grey, 2 grey+α, 3 RGB, 4 RGBA). */
@@ -101,4 +102,38 @@ export function imageDatasetFromDecodedPngs(
     ...(options.labels === undefined ? {} : { labels: options.labels }),
     ...(options.classNames === undefined ? {} : { classNames: options.classNames }),
   });
+}
+
+/** Largest image side elbo reads from a PNG (what a checkpoint may record; see src/train/checkpointSchema.ts). */
+export const MAX_PNG_SIDE = 1024;
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const IEND_CHUNK = [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
+
+/**
+ * Checks a PNG's structure before it is decoded: the signature, an IHDR chunk first whose width and height are
+ * at most `maxSide` (a 75-byte file can claim 65535×65535 pixels and make a decoder allocate gigabytes), and the
+ * IEND chunk at the end (absent: the file was cut short). Returns the claimed size; FormatError otherwise.
+ * @see https://www.w3.org/TR/png-3/ §5.2 (signature), §11.2.1 (IHDR), §11.2.5 (IEND)
+ */
+export function checkPngStructure(
+  bytes: Uint8Array,
+  maxSide = MAX_PNG_SIDE,
+): { width: number; height: number } {
+  if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b))
+    throw new FormatError('not a PNG file (its first 8 bytes are not the PNG signature)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ihdr = String.fromCharCode(...bytes.subarray(12, 16));
+  if (bytes.length < 8 + 8 + 13 || ihdr !== 'IHDR' || view.getUint32(8) !== 13)
+    throw new FormatError('not a valid PNG file: it does not start with a 13-byte IHDR chunk (truncated?)');
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width === 0 || height === 0 || width > maxSide || height > maxSide)
+    throw new FormatError(
+      `the PNG claims ${width}×${height} pixels; elbo reads images from 1×1 to ${maxSide}×${maxSide}`,
+    );
+  const tail = bytes.subarray(bytes.length - IEND_CHUNK.length);
+  if (bytes.length < 33 + IEND_CHUNK.length || IEND_CHUNK.some((b, i) => tail[i] !== b))
+    throw new FormatError('the PNG is truncated or corrupt: it does not end with an IEND chunk');
+  return { width, height };
 }

@@ -228,7 +228,7 @@ describe('classifier checkpoint', () => {
         decodeClassifier(ctx, encodeSafetensors(t, md));
     expect(with_(tensors)).not.toThrow();
     expect(with_(tensors, { ...more, format: 'elbo-checkpoint-v1' })).toThrow(
-      /not an elbo classifier.*elbo-checkpoint-v1/,
+      /expected an elbo classifier checkpoint, but this is an elbo checkpoint/,
     );
     const { ['fc.bias']: _dropped, ...missing } = tensors;
     expect(with_(missing)).toThrow(/tensor "fc.bias" is missing/);
@@ -239,7 +239,7 @@ describe('classifier checkpoint', () => {
     };
     expect(with_(wrongShape)).toThrow(/"head.bias" has shape \[4\], the config needs \[3\]/);
     const badConfig = { ...good, ...more, config: JSON.stringify({ ...TINY, hidden: 0 }) };
-    expect(with_(tensors, badConfig)).toThrow(/hidden must be a positive integer/);
+    expect(with_(tensors, badConfig)).toThrow(/config\.hidden: Too small.*\(found 0\)/);
     disposeModule(model);
   });
 });

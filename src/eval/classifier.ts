@@ -14,7 +14,11 @@
  * [SSP03] Simard, Steinkraus, Platt 2003, "Best practices for convolutional neural networks applied to
  * visual document analysis", ICDAR (small-translation data augmentation for MNIST)
  */
+import { FormatError } from '../checkpoint/formatError.js';
+import { parseJsonBounded } from '../checkpoint/json.js';
 import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
+import { describeSafetensorsContents } from '../train/checkpoint.js';
+import { classifierConfigSchema, parseWithSchema } from '../train/checkpointSchema.js';
 import { BatchSampler, type ImageDataset } from '../data/images.js';
 import { Conv2d, Linear } from '../nn/layers.js';
 import { collectParameters, disposeModule, type Module } from '../nn/module.js';
@@ -550,55 +554,89 @@ export function decodeClassifier(
   bytes: Uint8Array,
 ): { model: Classifier; meta: ClassifierMeta } {
   const { tensors, metadata } = decodeSafetensors(bytes);
-  if (metadata?.format !== CLASSIFIER_FORMAT) {
-    const found = metadata?.format === undefined ? 'no "format"' : `"format": "${metadata.format}"`;
-    throw new Error(
-      `not an elbo classifier: the safetensors metadata has ${found}, expected "${CLASSIFIER_FORMAT}"`,
+  if (metadata.format !== CLASSIFIER_FORMAT)
+    throw new FormatError(
+      `expected an elbo classifier checkpoint, but this is ${describeSafetensorsContents(metadata)}`,
     );
-  }
   const field = (key: string): string => {
     const v = metadata[key];
-    if (typeof v !== 'string') throw new Error(`classifier checkpoint: metadata "${key}" is missing`);
+    if (typeof v !== 'string') throw new FormatError(`classifier checkpoint: metadata "${key}" is missing`);
     return v;
   };
-  let config: ClassifierConfig;
-  let training: Record<string, unknown>;
+  const config = parseWithSchema<ClassifierConfig>(
+    classifierConfigSchema,
+    parseJsonBounded(field('config'), 2, 'classifier checkpoint: metadata "config"'),
+    'config',
+  );
+  const training = parseJsonBounded(
+    metadata.training ?? '{}',
+    8,
+    'classifier checkpoint: metadata "training"',
+  );
+  if (typeof training !== 'object' || training === null || Array.isArray(training))
+    throw new FormatError('classifier checkpoint: metadata "training" must be a JSON object');
+  const testAccuracy = Number(field('test_accuracy'));
+  const seconds = Number(field('seconds'));
+  if (!(testAccuracy >= 0 && testAccuracy <= 1))
+    throw new FormatError(
+      `classifier checkpoint: test_accuracy must be in [0, 1], found "${field('test_accuracy')}"`,
+    );
+  if (!(seconds >= 0 && Number.isFinite(seconds)))
+    throw new FormatError(
+      `classifier checkpoint: seconds must be a finite number ≥ 0, found "${field('seconds')}"`,
+    );
+  // Refuse a config that asks for far more weights than the file holds, before building it: every level has a
+  // c×c 3×3 convolution and the head is hidden×classes.
+  const needed = config.channels.reduce((n, c) => n + 9 * c * c, 0) + config.hidden * config.classes;
+  const held = Object.values(tensors).reduce((n, t) => n + t.data.length, 0);
+  if (held < needed)
+    throw new FormatError(
+      `classifier checkpoint: the config describes at least ${needed} weights, the file holds ${held} values`,
+    );
   try {
-    config = JSON.parse(field('config')) as ClassifierConfig;
-    training = JSON.parse(metadata.training ?? '{}') as Record<string, unknown>;
+    validateClassifierConfig(config);
   } catch (err) {
-    throw new Error(`classifier checkpoint: metadata is not valid JSON (${(err as Error).message})`);
+    throw new FormatError((err as Error).message);
   }
-  validateClassifierConfig(config);
   const model = new Classifier(ctx, config, Rng.fromSeed(0));
   try {
     const expected = model.namedParameters();
     const expectedNames = new Set(expected.map(([name]) => name));
     const unexpected = Object.keys(tensors).filter((name) => !expectedNames.has(name));
     if (unexpected.length > 0)
-      throw new Error(
+      throw new FormatError(
         `classifier checkpoint: unexpected tensors ${unexpected.map((s) => `"${s}"`).join(', ')}`,
       );
     for (const [name, p] of expected) {
       const t = tensors[name];
-      if (t === undefined) throw new Error(`classifier checkpoint: tensor "${name}" is missing`);
+      if (t === undefined) throw new FormatError(`classifier checkpoint: tensor "${name}" is missing`);
       if (!(t.data instanceof Float32Array))
-        throw new Error(`classifier checkpoint: tensor "${name}" is ${t.dtype}, expected F32`);
+        throw new FormatError(`classifier checkpoint: tensor "${name}" is ${t.dtype}, expected F32`);
       if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-        throw new Error(
+        throw new FormatError(
           `classifier checkpoint: tensor "${name}" has shape [${t.shape.join(', ')}], the config needs [${p.shape.join(', ')}]`,
         );
       }
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new FormatError(
+          `classifier checkpoint: tensor "${name}" holds ${t.data[bad]} at element ${bad}`,
+        );
       p.view().set(t.data);
     }
   } catch (err) {
     disposeModule(model);
     throw err;
   }
-  const testAccuracy = Number(field('test_accuracy'));
-  const seconds = Number(field('seconds'));
   return {
     model,
-    meta: { config, testAccuracy, dataset: field('dataset'), command: field('command'), seconds, training },
+    meta: {
+      config,
+      testAccuracy,
+      dataset: field('dataset'),
+      command: field('command'),
+      seconds,
+      training: training as Record<string, unknown>,
+    },
   };
 }

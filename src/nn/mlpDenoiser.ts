@@ -60,3 +60,8 @@ export class MlpDenoiser implements Module {
     ]);
   }
 }
+
+/** The number of weights (without biases) of an MlpDenoiser with this config, computed without building it. */
+export function mlpDenoiserWeightCount(c: MlpDenoiserConfig): number {
+  return (c.dims + c.timeEmbeddingDim) * c.hidden + (c.layers - 1) * c.hidden * c.hidden + c.hidden * c.dims;
+}

@@ -290,3 +290,20 @@ export function validateUNetConfig(c: UNetConfig): void {
       bad(`attention level ${l} must be an integer in 0 … ${c.channels.length - 1}`);
   }
 }
+
+/**
+ * A lower bound on the number of weights of a UNet with this config, computed without building it: the time
+ * MLP, and in every residual block its second 3×3 convolution and its time projection, and the downsampling
+ * convolutions (biases, norms, first convolutions and attention left out; the true count is within a small
+ * factor). Lets a checkpoint reader refuse a config that asks for far more weights than the file holds before
+ * allocating them.
+ */
+export function unetWeightLowerBound(c: UNetConfig): number {
+  const blocks = (l: number) => c.resBlocks?.[l] ?? 1;
+  let n = c.timeEmbeddingDim * c.timeHiddenDim + c.timeHiddenDim * c.timeHiddenDim;
+  const block = (ch: number) => 9 * ch * ch + c.timeHiddenDim * ch;
+  c.channels.forEach((ch, l) => {
+    n += 2 * blocks(l) * block(ch) + 9 * ch * ch;
+  });
+  return n + 2 * block(c.channels[c.channels.length - 1]);
+}

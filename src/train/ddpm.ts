@@ -258,14 +258,22 @@ export class DdpmTrainer {
     };
   }
 
-  /** Rebuilds a trainer from exported state; every tensor must be present with its shape. */
+  /**
+   * Rebuilds a trainer from exported state; every tensor must be present with its shape, and, when `data` is
+   * given (training continues), Adam's moments too.
+   */
   static restore(ctx: Context, state: TrainingState, data: BatchSource | null): DdpmTrainer {
     const trainer = new DdpmTrainer(ctx, state.meta.config, data);
-    loadTrainingTensors(state.tensors, trainer.model, trainer.ema, trainer.opt);
-    trainer.opt.step = state.meta.adamStep;
-    trainer.step = state.meta.step;
-    trainer.rng = Rng.fromState(state.meta.rng);
-    if (data && state.meta.data !== null) data.setState(state.meta.data);
+    try {
+      loadTrainingTensors(state.tensors, trainer.model, trainer.ema, trainer.opt, data !== null);
+      trainer.opt.step = state.meta.adamStep;
+      trainer.step = state.meta.step;
+      trainer.rng = Rng.fromState(state.meta.rng);
+      if (data && state.meta.data !== null) data.setState(state.meta.data);
+    } catch (err) {
+      trainer.dispose();
+      throw err;
+    }
     return trainer;
   }
 

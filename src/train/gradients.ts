@@ -50,6 +50,6 @@ export class NonFiniteError extends Error {
     readonly step: number,
     what: string,
   ) {
-    super(`training diverged at step ${step}: ${what} is not finite; the last good checkpoint is kept`);
+    super(`training diverged at step ${step}: ${what} is not finite`);
   }
 }

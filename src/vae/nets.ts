@@ -213,3 +213,30 @@ export class VaeModel implements Module {
     ]);
   }
 }
+
+/**
+ * A lower bound on the number of weights of a VaeModel with this config, computed without building it: the
+ * encoder's weight matrices (the decoder mirrors them; biases left out). Lets a checkpoint reader refuse a
+ * config that asks for far more weights than the file holds before allocating them.
+ */
+export function vaeWeightLowerBound(config: VaeConfig): number {
+  const a = config.architecture;
+  const L = config.latentDim;
+  switch (a.kind) {
+    case 'mlp': {
+      const sizes = [dataDims(config), ...a.hidden, 2 * L];
+      let n = 0;
+      for (let i = 0; i + 1 < sizes.length; i++) n += sizes[i] * sizes[i + 1];
+      return n;
+    }
+    case 'conv': {
+      const [h, w, c] = config.dataShape;
+      const [c0, c1] = a.channels;
+      return (
+        9 * c * c0 + 9 * c0 * c1 + Math.floor(h / 4) * Math.floor(w / 4) * c1 * a.hidden + a.hidden * 2 * L
+      );
+    }
+    default:
+      return assertNever(a, 'architecture kind');
+  }
+}

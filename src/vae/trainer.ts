@@ -191,7 +191,7 @@ export class VaeTrainer {
       throw new Error(`expected a VAE checkpoint, got kind "${String(state.meta.kind)}"`);
     const trainer = new VaeTrainer(ctx, state.meta.config, data);
     try {
-      loadTrainingTensors(state.tensors, trainer.model, trainer.ema, trainer.opt);
+      loadTrainingTensors(state.tensors, trainer.model, trainer.ema, trainer.opt, data !== null);
       trainer.opt.step = state.meta.adamStep;
       trainer.step = state.meta.step;
       trainer.rng = Rng.fromState(state.meta.rng);
