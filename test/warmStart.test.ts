@@ -7,6 +7,7 @@ import { UNet, type UNetConfig } from '../src/nn/unet.js';
 import { Rng } from '../src/random/rng.js';
 import { mseLoss } from '../src/tensor/ops/elementwise.js';
 import type { NamedArrays } from '../src/train/trainingTensors.js';
+import { describeTrainingSteps, totalTrainingSteps } from '../src/train/ddpm.js';
 import { warmStart } from '../src/train/warmStart.js';
 import { startTestEngine } from './helpers/engine.js';
 
@@ -104,5 +105,15 @@ describe('warmStart', () => {
     expect(() => warmStart(new UNet(ctx, SMALL, Rng.fromSeed(2)), partial, 'model.')).toThrow(
       /no tensors named/,
     );
+  });
+});
+
+describe('totalTrainingSteps', () => {
+  it("adds a warm start's recorded total to the checkpoint's own steps, and says so", () => {
+    expect(totalTrainingSteps({ step: 3000, config: {} })).toBe(3000);
+    const grown = { step: 3000, config: { warmStart: { from: 'a.safetensors', step: 18000 } } };
+    expect(totalTrainingSteps(grown)).toBe(21000);
+    expect(describeTrainingSteps(grown)).toBe('21000 (3000 after a warm start from 18000)');
+    expect(describeTrainingSteps({ step: 5, config: {} })).toBe('5');
   });
 });

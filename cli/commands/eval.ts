@@ -20,6 +20,7 @@ import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
 import { describeSampler, sampleInBatches, samplerTimesteps } from '../../src/samplers/index.js';
 import { isVaeState } from '../../src/train/checkpoint.js';
+import { totalTrainingSteps } from '../../src/train/ddpm.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
@@ -135,6 +136,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
     checkpoint: o.checkpoint,
     dataset: config.dataset,
     step: state.meta.step,
+    training_steps: totalTrainingSteps(state.meta),
   };
 
   ensureWritableDir(o.out);

@@ -18,7 +18,7 @@ import {
 import { encodeNpy } from '../../src/data/npy.js';
 import { assertNever } from '../../src/math/checks.js';
 import { isVaeState } from '../../src/train/checkpoint.js';
-import { DdpmTrainer } from '../../src/train/ddpm.js';
+import { DdpmTrainer, describeTrainingSteps } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
 import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { parseChoice, parseFloatOption, parseIntOption, refuseGivenOptions } from '../options.js';
@@ -195,7 +195,7 @@ export function registerSampleCommand(program: Command): void {
       const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
       const { files, nfe } = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw, o.npy);
       process.stdout.write(
-        `${n} samples from ${o.checkpoint} (step ${trainer.step}, ${o.raw ? 'raw' : 'EMA'} weights), ` +
+        `${n} samples from ${o.checkpoint} (trained ${describeTrainingSteps(state.meta)} steps, ${o.raw ? 'raw' : 'EMA'} weights), ` +
           `${describeSampler(sampler)}: ${nfe} network calls per sample\n` +
           files.map((f) => `wrote ${f}\n`).join(''),
       );

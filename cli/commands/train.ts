@@ -10,7 +10,14 @@ import { isPrediction, PREDICTIONS } from '../../src/diffusion/parameterization.
 import { isScheduleName, SCHEDULE_NAMES } from '../../src/diffusion/schedule.js';
 import { maxUNetLevels } from '../../src/nn/unet.js';
 import type { Context } from '../../src/tensor/tensor.js';
-import { type BatchSource, type DdpmConfig, DdpmTrainer, type TrainingState } from '../../src/train/ddpm.js';
+import {
+  type BatchSource,
+  type DdpmConfig,
+  DdpmTrainer,
+  describeTrainingSteps,
+  totalTrainingSteps,
+  type TrainingState,
+} from '../../src/train/ddpm.js';
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
 import { parseFloatOption, parseIntOption, parseListOption, refuseGivenOptions } from '../options.js';
@@ -235,7 +242,7 @@ function warmStartedTrainer(ctx: Context, path: string, config: DdpmConfig, data
   const source = readDdpmCheckpoint(path);
   const trainer = new DdpmTrainer(
     ctx,
-    { ...config, warmStart: { from: path, step: source.meta.step } },
+    { ...config, warmStart: { from: path, step: totalTrainingSteps(source.meta) } },
     data,
   );
   const report = restoreOrExplainWith(path, () => trainer.warmStartFrom(source.tensors));
@@ -243,7 +250,7 @@ function warmStartedTrainer(ctx: Context, path: string, config: DdpmConfig, data
     ? `; new, starting as the identity: ${report.newBlocks.join(', ')}`
     : '';
   process.stderr.write(
-    `starting from ${path} (step ${source.meta.step}): ${report.copied} tensors copied${grown}\n`,
+    `starting from ${path} (trained ${describeTrainingSteps(source.meta)} steps): ${report.copied} tensors copied${grown}\n`,
   );
   return trainer;
 }

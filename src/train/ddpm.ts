@@ -54,7 +54,10 @@ export interface DdpmConfig {
   gradClip: number;
   emaDecay: number;
   seed: number;
-  /** Where the weights came from when training began from another checkpoint's (see warmStart.ts). */
+  /**
+   * Where the weights came from when training began from another checkpoint's (see warmStart.ts): its path and
+   * the total training steps behind it ({@link totalTrainingSteps}).
+   */
   warmStart?: { from: string; step: number };
 }
 
@@ -282,6 +285,22 @@ export class DdpmTrainer {
     for (const m of [this.model, this.ema]) for (const [, p] of m.namedParameters()) p.dispose();
     this.opt.dispose();
   }
+}
+
+/**
+ * Training steps behind a checkpoint's weights: its own steps plus, after a warm start (--init-from), the total
+ * of the checkpoint it started from (recorded in `config.warmStart.step`).
+ */
+export function totalTrainingSteps(meta: { step: number; config: Pick<DdpmConfig, 'warmStart'> }): number {
+  return meta.step + (meta.config.warmStart?.step ?? 0);
+}
+
+/** A checkpoint's steps for people: "21000", or "21000 (3000 after a warm start from 18000)". */
+export function describeTrainingSteps(meta: { step: number; config: Pick<DdpmConfig, 'warmStart'> }): string {
+  const total = totalTrainingSteps(meta);
+  return meta.config.warmStart
+    ? `${total} (${meta.step} after a warm start from ${total - meta.step})`
+    : `${total}`;
 }
 
 /** The learning rate at a 0-based step: linear warm-up, then the optional linear decay to zero. */
