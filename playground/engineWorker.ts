@@ -48,7 +48,7 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
 }
 
 /** The bytes of a weights file, from the Cache API when this browser fetched it before. */
-async function cachedBytes(url: string): Promise<Uint8Array> {
+async function fetchWeights(url: string): Promise<Uint8Array> {
   const cache = typeof caches === 'undefined' ? null : await caches.open(WEIGHTS_CACHE).catch(() => null);
   const hit = await cache?.match(url);
   if (hit) return new Uint8Array(await hit.arrayBuffer());
@@ -160,7 +160,8 @@ class JobRunner {
     if (!model) {
       model = cachedBytes(url).then((bytes) => {
         const state = decodeTrainingState(bytes) as unknown as VaeTrainingState;
-        if (state.meta.kind !== 'vae') throw new Error(`${url} holds a ${String(state.meta.kind)} model, not a VAE`);
+        if (state.meta.kind !== 'vae')
+          throw new Error(`${url} holds a ${String(state.meta.kind)} model, not a VAE`);
         const trainer = new VaeTrainer(this.ctx, state.meta.config, null);
         loadEmaWeights(trainer.ema, state.tensors);
         return { trainer };
@@ -351,6 +352,21 @@ class JobRunner {
   }
 }
 
+/**
+ * Weight files by URL, fetched once per session: a job's download starts when the job arrives, while the engine
+ * may still be starting.
+ */
+const downloads = new Map<string, Promise<Uint8Array>>();
+function cachedBytes(url: string): Promise<Uint8Array> {
+  let bytes = downloads.get(url);
+  if (!bytes) {
+    bytes = fetchWeights(url);
+    bytes.catch(() => downloads.delete(url)); // a failed download is retried next time
+    downloads.set(url, bytes);
+  }
+  return bytes;
+}
+
 const ready = startEngine();
 ready.catch((err: unknown) => post({ type: 'error', id: null, message: `engine: ${String(err)}` }));
 const runner = ready.then((engine) => new JobRunner(new Context(engine)));
@@ -364,6 +380,7 @@ globalThis.addEventListener('message', (event: MessageEvent<ToWorker>) => {
     void runner.then((r) => r.stopRequests.add(m.id));
     return;
   }
+  if ('url' in m.job) cachedBytes(m.job.url).catch(() => {}); // the job reports the error
   runner
     .then((r) => r.run(m.id, m.job))
     .then(({ result, transfer }) => post({ type: 'result', id: m.id, result }, transfer))

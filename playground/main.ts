@@ -69,7 +69,13 @@ interface PlaygroundState {
     frames: number;
   };
   elbo: { digit: number; strata: number; seed: number; result: ElboResult | null };
-  kl: { mixture: GaussianMixture1d; forward: Gaussian1d; reverse: Gaussian1d; forwardKl: number; reverseKl: number };
+  kl: {
+    mixture: GaussianMixture1d;
+    forward: Gaussian1d;
+    reverse: Gaussian1d;
+    forwardKl: number;
+    reverseKl: number;
+  };
   coins: { prior: BetaParams; heads: number; tails: number; posterior: BetaParams; predictive: number };
   vae: { available: boolean; clicked: number[] | null; encoded: { mean: number[]; std: number[] } | null };
   train2d: {
@@ -146,14 +152,18 @@ function progressReporter(bar: HTMLProgressElement, status: HTMLElement) {
     const left = done > 0 ? (elapsed * (total - done)) / done : NaN;
     setStatus(
       status,
-      `${what} ${done}/${total}` + (Number.isFinite(left) && done > 0 ? ` · about ${left.toFixed(0)} s left` : ''),
+      `${what} ${done}/${total}` +
+        (Number.isFinite(left) && done > 0 ? ` · about ${left.toFixed(0)} s left` : ''),
     );
   };
 }
 
 // ---- the engine worker: numbered jobs ----
 
-const worker = new Worker(new URL('./engineWorker.ts', import.meta.url), { type: 'module', name: 'elbo-engine' });
+const worker = new Worker(new URL('./engineWorker.ts', import.meta.url), {
+  type: 'module',
+  name: 'elbo-engine',
+});
 let nextJobId = 1;
 const pending = new Map<
   number,
@@ -281,32 +291,25 @@ function forwardCharts(t: number): void {
   const ts = Array.from({ length: T }, (_, i) => i);
   const lin = schedules.linear;
   const cos = schedules.cosine;
-  const marker = (lo: number, hi: number): Series => ({ name: `t = ${t}`, x: [t, t], y: [lo, hi], color: '#999' });
+  const marker = (lo: number, hi: number): Series => ({
+    name: `t = ${t}`,
+    x: [t, t],
+    y: [lo, hi],
+    color: '#999',
+  });
   chart(
     'fwd-beta',
-    [
-      { name: 'linear', x: ts, y: lin.beta },
-      { name: 'cosine', x: ts, y: cos.beta },
-      marker(1e-4, 1),
-    ],
+    [{ name: 'linear', x: ts, y: lin.beta }, { name: 'cosine', x: ts, y: cos.beta }, marker(1e-4, 1)],
     { title: 'β_t', xLabel: 't', yLabel: 'β_t', logY: true },
   );
   chart(
     'fwd-alphabar',
-    [
-      { name: 'linear', x: ts, y: lin.alphaBar },
-      { name: 'cosine', x: ts, y: cos.alphaBar },
-      marker(0, 1),
-    ],
+    [{ name: 'linear', x: ts, y: lin.alphaBar }, { name: 'cosine', x: ts, y: cos.alphaBar }, marker(0, 1)],
     { title: 'ᾱ_t = Π (1 − β_s)', xLabel: 't', yLabel: 'ᾱ_t' },
   );
   chart(
     'fwd-snr',
-    [
-      { name: 'linear', x: ts, y: lin.snr },
-      { name: 'cosine', x: ts, y: cos.snr },
-      marker(1e-8, 1e4),
-    ],
+    [{ name: 'linear', x: ts, y: lin.snr }, { name: 'cosine', x: ts, y: cos.snr }, marker(1e-8, 1e4)],
     { title: 'SNR(t) = ᾱ_t / (1 − ᾱ_t)', xLabel: 't', yLabel: 'SNR', logY: true },
   );
 }
@@ -347,7 +350,8 @@ function forwardPanel(d: Digits): void {
       chartsAt = f.t;
     }
   };
-  for (const id of ['fwd-digit', 'fwd-schedule', 'fwd-t', 'fwd-seed']) $(id).addEventListener('input', update);
+  for (const id of ['fwd-digit', 'fwd-schedule', 'fwd-t', 'fwd-seed'])
+    $(id).addEventListener('input', update);
   update();
 }
 
@@ -431,8 +435,9 @@ function samplingPanel(): () => void {
     run.disabled = true;
     state.sample.running = true;
     const report = progressReporter(bar, status);
-    const job = runJob<SampleResult>({ kind: 'sample', url: url(DDPM_WEIGHTS), count, sampler, seed, frames: TRAJECTORY_FRAMES }, (m) =>
-      report(m.done, m.total, m.what),
+    const job = runJob<SampleResult>(
+      { kind: 'sample', url: url(DDPM_WEIGHTS), count, sampler, seed, frames: TRAJECTORY_FRAMES },
+      (m) => report(m.done, m.total, m.what),
     );
     job.result
       .then((r) => {
@@ -510,11 +515,11 @@ function elboPanel(d: Digits): void {
         let acc = r.decoder;
         const cumulative = [acc];
         for (const e of r.terms) cumulative.push((acc += e.weight * e.nats));
-        chart(
-          'e-cumulative',
-          [{ name: 'L_0 + Σ_{s≤t} weight·L_{s−1}', x: [0, ...t], y: cumulative }],
-          { title: 'The bound summed up to t', xLabel: 't', yLabel: 'nats' },
-        );
+        chart('e-cumulative', [{ name: 'L_0 + Σ_{s≤t} weight·L_{s−1}', x: [0, ...t], y: cumulative }], {
+          title: 'The bound summed up to t',
+          xLabel: 't',
+          yLabel: 'nats',
+        });
         $('e-values').textContent =
           `L_T (prior) = ${r.prior.toExponential(2)} nats · Σ weight·L_{t−1} = ${weighted.toFixed(1)} nats ` +
           `(${r.terms.length} strata) · L_0 = ${r.decoder.toFixed(1)} nats · total ${r.totalNats.toFixed(1)} nats = ` +
@@ -545,14 +550,30 @@ function klPanel(): void {
     const reverse = fitReverseKl(p, { init, steps: 400, samples: 32, lr: 0.05 }, rng);
     const forwardKl = forwardKlQuadrature(p, forward);
     const reverseKl = reverseKlQuadrature(reverse, p);
-    state.kl = { mixture: p, forward, reverse: { mean: reverse.mean, std: reverse.std }, forwardKl, reverseKl };
+    state.kl = {
+      mixture: p,
+      forward,
+      reverse: { mean: reverse.mean, std: reverse.std },
+      forwardKl,
+      reverseKl,
+    };
     const density = (f: (x: number) => number) => Array.from(xs, (x) => Math.exp(f(x)));
     chart(
       'kl-chart',
       [
         { name: 'p (mixture)', x: xs, y: density((x) => mixtureLogPdf(x, p)), color: '#000000' },
-        { name: 'argmin KL(p‖q): covers', x: xs, y: density((x) => gaussianLogPdf(x, forward)), color: '#0072B2' },
-        { name: 'argmin KL(q‖p): seeks', x: xs, y: density((x) => gaussianLogPdf(x, reverse)), color: '#D55E00' },
+        {
+          name: 'argmin KL(p‖q): covers',
+          x: xs,
+          y: density((x) => gaussianLogPdf(x, forward)),
+          color: '#0072B2',
+        },
+        {
+          name: 'argmin KL(q‖p): seeks',
+          x: xs,
+          y: density((x) => gaussianLogPdf(x, reverse)),
+          color: '#D55E00',
+        },
       ],
       { title: 'One Gaussian fitted to two modes', xLabel: 'x', yLabel: 'density' },
     );
@@ -586,7 +607,12 @@ function coinsPanel(): void {
       'c-chart',
       [
         { name: `prior Beta(${a}, ${b})`, x: thetas, y: pdf(c.prior), color: '#999999' },
-        { name: `posterior Beta(${c.posterior.a}, ${c.posterior.b})`, x: thetas, y: pdf(c.posterior), color: '#D55E00' },
+        {
+          name: `posterior Beta(${c.posterior.a}, ${c.posterior.b})`,
+          x: thetas,
+          y: pdf(c.posterior),
+          color: '#D55E00',
+        },
       ],
       { title: `${c.heads} heads, ${c.tails} tails`, xLabel: 'θ = P(heads)', yLabel: 'density' },
     );
@@ -670,7 +696,15 @@ async function vaePanel(d: Digits): Promise<void> {
     g.strokeStyle = '#e69f00';
     g.lineWidth = 3;
     g.beginPath();
-    g.ellipse(toPx(ellipse.mean[0], 0), toPx(ellipse.mean[1], 1), 2 * ellipse.std[0] * scale, 2 * ellipse.std[1] * scale, 0, 0, 2 * Math.PI);
+    g.ellipse(
+      toPx(ellipse.mean[0], 0),
+      toPx(ellipse.mean[1], 1),
+      2 * ellipse.std[0] * scale,
+      2 * ellipse.std[1] * scale,
+      0,
+      0,
+      2 * Math.PI,
+    );
     g.stroke();
   };
   redraw();
@@ -802,7 +836,13 @@ function train2dPanel(): void {
     const ys = (a: Float32Array) => a.filter((_, i) => i % 2 === 1);
     const series: Series[] = [];
     if (data) series.push({ name: 'data', x: xs(data), y: ys(data), color: '#bbbbbb', points: true });
-    series.push({ name: `samples at step ${step}`, x: xs(samples), y: ys(samples), color: '#D55E00', points: true });
+    series.push({
+      name: `samples at step ${step}`,
+      x: xs(samples),
+      y: ys(samples),
+      color: '#D55E00',
+      points: true,
+    });
     chart('t-scatter', series, { title: 'Samples (DDIM, 50 steps)', xLabel: 'x₁', yLabel: 'x₂' });
   };
   const settings = (): Train2dSettings | string => {
@@ -919,6 +959,9 @@ async function main(): Promise<void> {
     return d;
   });
   digits.catch((err: Error) => showError($('fwd-values'), err.message));
+  // Digits on arrival, the first thing the page shows: the job is sent now, so the weights download while the
+  // engine starts (the worker runs it once the engine is ready).
+  samplingPanel()();
   await settleIsolation();
   const engine = await engineReady;
   state.engine = engine;
@@ -926,8 +969,6 @@ async function main(): Promise<void> {
     `engine: ${engine.relaxedSimd ? 'relaxed-SIMD kernels (fused multiply-add)' : 'plain-SIMD kernels'} · ` +
     `${engine.threads} thread${engine.threads > 1 ? 's' : ''} · cross-origin isolated: ` +
     `${engine.crossOriginIsolated ? 'yes' : 'no'} · ready in ${engine.startMs.toFixed(0)} ms`;
-  const startSampling = samplingPanel();
-  startSampling(); // digits on arrival: the first thing the page shows
   train2dPanel();
   const d = await digits;
   elboPanel(d);
