@@ -413,5 +413,22 @@ describe('the built playground from a plain static server, in headless Chromium'
     );
     await blocked.page.locator('header').screenshot({ path: join(SHOTS, 'single-thread.png') });
     expect(blocked.errors).toEqual([]);
+
+    // A weights file that is not there: the panel says which address failed and how to make the file.
+    const missing = await openPage(insecure);
+    await missing.page.route('**/mnist-ddpm-ema.safetensors', (route) =>
+      route.fulfill({ status: 404, body: '' }),
+    );
+    await missing.page.goto('http://elbo-insecure.test/');
+    await missing.page.waitForFunction(
+      () => document.getElementById('s-status')!.className.includes('error'),
+      null,
+      {
+        timeout: WAIT_MS,
+      },
+    );
+    const message = await missing.page.locator('#s-status').textContent();
+    expect(message).toMatch(/mnist-ddpm-ema\.safetensors: HTTP 404 .*no weights file at this address/);
+    expect(message).toContain('scripts/playground-assets.mjs');
   });
 });
