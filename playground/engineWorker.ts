@@ -189,7 +189,9 @@ class JobRunner {
 
   private async sample(id: number, job: Extract<Job, { kind: 'sample' }>) {
     post({ type: 'progress', id, done: 0, total: 1, what: 'loading the weights' });
+    const tLoad = performance.now();
     const { trainer, trainedSteps } = await this.ddpm(job.url);
+    const loadMs = performance.now() - tLoad;
     const dims = trainer.config.dataShape.reduce((a, b) => a * b, 1);
     const visited = samplerTimesteps(trainer.schedule.T, job.sampler);
     const stride = Math.max(1, Math.ceil(visited.length / job.frames));
@@ -214,6 +216,7 @@ class JobRunner {
       count: job.count,
       nfe: r.nfe,
       sampleMs,
+      loadMs,
       trainedSteps,
     };
     return {

@@ -63,6 +63,7 @@ interface PlaygroundState {
     count: number;
     seed: number;
     sampleMs: number;
+    loadMs: number;
     msPerDigit: number;
     nfe: number;
     trainedSteps: number;
@@ -77,7 +78,13 @@ interface PlaygroundState {
     reverseKl: number;
   };
   coins: { prior: BetaParams; heads: number; tails: number; posterior: BetaParams; predictive: number };
-  vae: { available: boolean; clicked: number[] | null; encoded: { mean: number[]; std: number[] } | null };
+  vae: {
+    available: boolean;
+    clicked: number[] | null;
+    encoded: { mean: number[]; std: number[] } | null;
+    /** The two posterior means the interpolation walks between. */
+    interpolated: [number[], number[]] | null;
+  };
   train2d: {
     settings: Train2dSettings | null;
     running: boolean;
@@ -102,6 +109,7 @@ const state: PlaygroundState = {
     count: 0,
     seed: 0,
     sampleMs: 0,
+    loadMs: 0,
     msPerDigit: 0,
     nfe: 0,
     trainedSteps: 0,
@@ -116,7 +124,7 @@ const state: PlaygroundState = {
     reverseKl: NaN,
   },
   coins: { prior: { a: 1, b: 1 }, heads: 0, tails: 0, posterior: { a: 1, b: 1 }, predictive: 0.5 },
-  vae: { available: false, clicked: null, encoded: null },
+  vae: { available: false, clicked: null, encoded: null, interpolated: null },
   train2d: { settings: null, running: false, step: 0, losses: [], pictures: 0, result: null },
   errors: [],
 };
@@ -456,6 +464,7 @@ function samplingPanel(): () => void {
           count: r.count,
           seed,
           sampleMs: r.sampleMs,
+          loadMs: r.loadMs,
           msPerDigit: r.sampleMs / r.count,
           nfe: r.nfe,
           trainedSteps: r.trainedSteps,
@@ -505,11 +514,7 @@ function elboPanel(d: Digits): void {
         const t = r.terms.map((e) => e.t);
         chart(
           'e-chart',
-          [
-            { name: 'L_{t−1} (one term)', x: t, y: r.terms.map((e) => e.nats) },
-            { name: 'L_0 (decoder)', x: [0], y: [r.decoder], points: true },
-            { name: `L_T (prior) at t = ${T}`, x: [T], y: [Math.max(r.prior, 1e-6)], points: true },
-          ],
+          [{ name: 'L_{t−1} at the drawn t of each stratum', x: t, y: r.terms.map((e) => e.nats) }],
           { title: `Terms of the bound, test digit #${digit}`, xLabel: 't', yLabel: 'nats', logY: true },
         );
         let acc = r.decoder;
@@ -787,6 +792,40 @@ async function vaePanel(d: Digits): Promise<void> {
     ellipse = null;
     redraw();
   });
+  // Interpolation between the posterior means of two test digits.
+  const from = $<HTMLSelectElement>('v-from');
+  const to = $<HTMLSelectElement>('v-to');
+  fillDigitSelect(from, d);
+  fillDigitSelect(to, d);
+  to.value = '1';
+  const STRIP = 10;
+  $('v-interpolate').addEventListener('click', () => {
+    const pair = [Number(from.value), Number(to.value)];
+    const x = new Float32Array(2 * 784);
+    pair.forEach((i, k) =>
+      x.set(
+        Float32Array.from(d.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+        k * 784,
+      ),
+    );
+    runJob<VaeResult>({ kind: 'vae-encode', url: url(VAE_WEIGHTS), x })
+      .result.then(({ mean }) => {
+        const a = [mean![0], mean![1]];
+        const b = [mean![2], mean![3]];
+        state.vae.interpolated = [a, b];
+        const z = new Float64Array(2 * STRIP);
+        for (let k = 0; k < STRIP; k++) {
+          const w = k / (STRIP - 1);
+          z[2 * k] = (1 - w) * a[0] + w * b[0];
+          z[2 * k + 1] = (1 - w) * a[1] + w * b[1];
+        }
+        return runJob<VaeResult>({ kind: 'vae-decode', url: url(VAE_WEIGHTS), z }).result;
+      })
+      .then((r) => drawImages($('v-strip'), r.pixels!, STRIP, STRIP, 0, 1))
+      .catch((err: Error) => showError(status, err.message));
+  });
+  $('v-interpolate').click();
+
   // A test digit as the first drawing, so the ellipse is there from the start.
   const x0 = d.images.subarray(0, 784);
   const img = pg.createImageData(28, 28);

@@ -43,6 +43,8 @@ export interface SampleResult {
   count: number;
   nfe: number;
   sampleMs: number;
+  /** Waiting for the weights (download or cache, decoding, building the network); ~0 once loaded. */
+  loadMs: number;
   /** Optimiser steps behind the model, warm start included. */
   trainedSteps: number;
 }

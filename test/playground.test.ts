@@ -81,7 +81,12 @@ interface PageState {
     reverse: { mean: number; std: number };
   };
   coins: { heads: number; tails: number; posterior: { a: number; b: number }; predictive: number };
-  vae: { available: boolean; clicked: number[] | null; encoded: { mean: number[]; std: number[] } | null };
+  vae: {
+    available: boolean;
+    clicked: number[] | null;
+    encoded: { mean: number[]; std: number[] } | null;
+    interpolated: [number[], number[]] | null;
+  };
   train2d: {
     running: boolean;
     step: number;
@@ -324,6 +329,14 @@ describe('the built playground from a plain static server, in headless Chromium'
     await page.waitForFunction(() =>
       document.getElementById('v-decoded-caption')!.textContent!.startsWith('z ='),
     );
+    // Interpolation: a new pair of digits gives new end points (their posterior means) and a strip of 10.
+    const before = JSON.stringify((await waitFor(page, 's => s.vae.interpolated !== null')).vae.interpolated);
+    await page.locator('#v-from').selectOption('2');
+    await page.locator('#v-to').selectOption('3');
+    await page.locator('#v-interpolate').click();
+    s = await waitFor(page, `s => JSON.stringify(s.vae.interpolated) !== ${JSON.stringify(before)}`);
+    expect(s.vae.interpolated![0]).not.toEqual(s.vae.interpolated![1]);
+    expect(await page.locator('#v-strip').evaluate((c) => (c as HTMLCanvasElement).width)).toBe(280);
     await shoot(page, 'vae');
     expect(errors).toEqual([]);
   });
