@@ -849,7 +849,10 @@ function train2dPanel(): void {
   const continueButton = $<HTMLButtonElement>('t-continue');
   const status = $('t-status');
   const bar = $<HTMLProgressElement>('t-progress');
-  const locked = ['t-dataset', 't-seed'].map((id) => $<HTMLInputElement>(id));
+  // The run's settings are locked while it trains (the status line counts towards the steps it started with);
+  // steps and learning rate may change between a stop and a continue, data set and seed may not.
+  const locked = ['t-dataset', 't-seed', 't-steps', 't-lr'].map((id) => $<HTMLInputElement>(id));
+  const newRunOnly = locked.slice(0, 2);
   let jobId = 0;
   let lossFrame = false;
   const drawLoss = () => {
@@ -963,7 +966,7 @@ function train2dPanel(): void {
     stopButton.disabled = true;
   });
   // A changed data set or seed means a new run: Continue would mix two.
-  for (const e of locked) e.addEventListener('input', () => (continueButton.disabled = true));
+  for (const e of newRunOnly) e.addEventListener('input', () => (continueButton.disabled = true));
   trainButton.disabled = false;
 }
 

@@ -368,7 +368,8 @@ describe('the built playground from a plain static server, in headless Chromium'
   it('panel 6: trains a 2-D DDPM live with the defaults, stops, continues, and ends in two moons', async () => {
     await page.locator('#t-train').click();
     let s = await waitFor(page, 's => s.train2d.step >= 500');
-    expect(await page.locator('#t-dataset').isDisabled()).toBe(true); // locked while it would conflict
+    for (const id of ['t-dataset', 't-seed', 't-steps', 't-lr', 't-train', 't-continue'])
+      expect(await page.locator(`#${id}`).isDisabled()).toBe(true); // locked while it would conflict
     expect(await page.locator('#s-run').isDisabled()).toBe(false); // sampling is not
     await page.locator('#t-stop').click();
     s = await waitFor(page, 's => s.train2d.result !== null && !s.train2d.running');
