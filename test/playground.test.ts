@@ -85,6 +85,7 @@ interface PageState {
     available: boolean;
     clicked: number[] | null;
     encoded: { mean: number[]; std: number[] } | null;
+    optimalMix: number | null;
     interpolated: [number[], number[]] | null;
   };
   train2d: {
@@ -329,6 +330,11 @@ describe('the built playground from a plain static server, in headless Chromium'
     await page.waitForFunction(() =>
       document.getElementById('v-decoded-caption')!.textContent!.startsWith('z ='),
     );
+    // The optimal decoder for this encoder at that z: an average over the shipped test digits (≥ 1 of them).
+    s = await waitFor(page, 's => s.vae.optimalMix !== null');
+    expect(s.vae.optimalMix).toBeGreaterThanOrEqual(1);
+    expect(s.vae.optimalMix).toBeLessThanOrEqual(512);
+    expect(await page.locator('#v-optimal-caption').textContent()).toMatch(/of 512 test digits averaged/);
     // Interpolation: a new pair of digits gives new end points (their posterior means) and a strip of 10.
     const before = JSON.stringify((await waitFor(page, 's => s.vae.interpolated !== null')).vae.interpolated);
     await page.locator('#v-from').selectOption('2');
