@@ -54,7 +54,8 @@ const TRAJECTORY_FRAMES = 25;
 /** The digit menus offer the first 32 test digits; the VAE panel's optimal decoder averages over all 512. */
 const SELECTABLE_DIGITS = 32;
 
-interface PlaygroundState {
+/** What each panel shows (window.elboPlayground; the browser test reads it). */
+export interface PlaygroundState {
   engine: EngineInfo | null;
   /** Main-thread view of isolation (the worker reports its own in engine). */
   pageCrossOriginIsolated: boolean;

@@ -24,7 +24,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { betaBernoulliPosterior, betaBernoulliPredictive } from '../src/bayes/conjugate.js';
-import { mixtureMoments, type GaussianMixture1d } from '../src/bayes/klFit.js';
+import { mixtureMoments } from '../src/bayes/klFit.js';
 import { decodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { negativeElbo } from '../src/diffusion/vlb.js';
 import { noiseSchedule } from '../src/diffusion/schedule.js';
@@ -34,6 +34,7 @@ import { decodeTrainingState } from '../src/train/checkpoint.js';
 import { DdpmTrainer } from '../src/train/ddpm.js';
 import { loadEmaWeights } from '../src/train/emaWeights.js';
 import { createNodeEngine } from '../node/engine.js';
+import type { PlaygroundState as PageState } from '../playground/main.js';
 import { Context } from '../src/tensor/tensor.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -49,54 +50,6 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
 ];
-
-/** What the tests read of the page's `window.elboPlayground` (see playground/main.ts). */
-interface PageState {
-  engine: { crossOriginIsolated: boolean; threads: number; relaxedSimd: boolean; startMs: number } | null;
-  pageCrossOriginIsolated: boolean;
-  isolationNote: string | null;
-  firstDigitsMs: number | null;
-  forward: { t: number; schedule: string; alphaBar: number; snr: number };
-  sample: {
-    runs: number;
-    count: number;
-    seed: number;
-    nfe: number;
-    trainedSteps: number;
-    frames: number;
-    sampleMs: number;
-  };
-  elbo: {
-    result: {
-      prior: number;
-      decoder: number;
-      terms: { t: number; nats: number; weight: number }[];
-      totalNats: number;
-      bitsPerDim: number;
-    } | null;
-  };
-  kl: {
-    mixture: GaussianMixture1d;
-    forward: { mean: number; std: number };
-    reverse: { mean: number; std: number };
-  };
-  coins: { heads: number; tails: number; posterior: { a: number; b: number }; predictive: number };
-  vae: {
-    available: boolean;
-    clicked: number[] | null;
-    encoded: { mean: number[]; std: number[] } | null;
-    optimalMix: number | null;
-    interpolated: [number[], number[]] | null;
-  };
-  train2d: {
-    running: boolean;
-    step: number;
-    losses: number[];
-    pictures: number;
-    result: { step: number; stopped: boolean; swd: number; swdFloor: number } | null;
-  };
-  errors: string[];
-}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
