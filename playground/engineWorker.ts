@@ -56,7 +56,7 @@ async function fetchWeights(url: string): Promise<Uint8Array> {
   if (!response.ok) {
     throw new Error(
       `${url}: HTTP ${response.status} ${response.statusText} — no weights file at this address; ` +
-        '`node scripts/playground-assets.mjs` writes them to playground/public/',
+        '`node scripts/playground-assets.mjs` writes them to playground/assets/',
     );
   }
   const bytes = new Uint8Array(await response.clone().arrayBuffer());

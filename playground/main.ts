@@ -33,6 +33,9 @@ import {
   type DiagonalGaussian,
 } from '../src/vae/posteriorMean.js';
 import type { SamplerConfig } from '../src/samplers/types.js';
+import ddpmWeightsUrl from './assets/mnist-ddpm-ema.safetensors?url';
+import digitsUrl from './assets/mnist-test-digits.safetensors?url';
+import vaeWeightsUrl from './assets/mnist-vae-2d-ema.safetensors?url';
 import type {
   ElboResult,
   EngineInfo,
@@ -47,9 +50,11 @@ import type {
 } from './protocol.js';
 
 const T = 1000;
-const DDPM_WEIGHTS = 'mnist-ddpm-ema.safetensors';
-const VAE_WEIGHTS = 'mnist-vae-2d-ema.safetensors';
-const DIGITS_FILE = 'mnist-test-digits.safetensors';
+// Imported as URLs: the build names each file after its content's hash, so a browser's cached copy (Cache API,
+// see engineWorker.ts) is never served for changed weights.
+const DDPM_WEIGHTS = ddpmWeightsUrl;
+const VAE_WEIGHTS = vaeWeightsUrl;
+const DIGITS_FILE = digitsUrl;
 const TRAJECTORY_FRAMES = 25;
 /** The digit menus offer the first 32 test digits; the VAE panel's optimal decoder averages over all 512. */
 const SELECTABLE_DIGITS = 32;
@@ -677,9 +682,6 @@ const MANIFOLD = 15;
 const Z_RANGE = 3;
 
 async function vaePanel(d: Digits): Promise<void> {
-  const head = await fetch(url(VAE_WEIGHTS), { method: 'HEAD' }).catch(() => null);
-  if (!head?.ok) return; // not shipped: the panel stays hidden
-  $('vae').hidden = false;
   state.vae.available = true;
   const status = $('v-status');
   const manifold = $<HTMLCanvasElement>('v-manifold');

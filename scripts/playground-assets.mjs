@@ -1,7 +1,7 @@
 // Writes the playground's static assets from the shipped checkpoints (run after `npm run build`):
-//   playground/public/mnist-ddpm-ema.safetensors   the MNIST DDPM's EMA weights only (no raw weights, no Adam)
-//   playground/public/mnist-vae-2d-ema.safetensors the 2-D-latent MNIST VAE's EMA weights, when shipped
-//   playground/public/mnist-test-digits.safetensors the first 512 MNIST test digits (U8 [512, 28, 28]) and labels
+//   playground/assets/mnist-ddpm-ema.safetensors   the MNIST DDPM's EMA weights only (no raw weights, no Adam)
+//   playground/assets/mnist-vae-2d-ema.safetensors the 2-D-latent MNIST VAE's EMA weights, when shipped
+//   playground/assets/mnist-test-digits.safetensors the first 512 MNIST test digits (U8 [512, 28, 28]) and labels
 //     (the page offers the first 32 by name; the VAE panel averages over all of them)
 // Usage: node scripts/playground-assets.mjs   (the files are committed; rerun when a checkpoint changes)
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { encodeSafetensors } from '../dist/src/checkpoint/safetensors.js';
 import { decodeTrainingState, encodeTrainingState } from '../dist/src/train/checkpoint.js';
 import { emaOnlyState } from '../dist/src/train/emaWeights.js';
 
-const OUT = 'playground/public';
+const OUT = 'playground/assets';
 const DIGITS = 512;
 
 function writeAtomic(path, bytes) {

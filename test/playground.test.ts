@@ -180,6 +180,11 @@ describe('the built playground from a plain static server, in headless Chromium'
     expect(await page.locator('#isolation-note').isHidden()).toBe(true);
     expect(s.sample).toMatchObject({ count: 16, nfe: 20, seed: 0, trainedSteps: 21000 });
     expect(await page.locator('#s-status').textContent()).toContain('model trained 21,000 steps');
+    // The weights are in the Cache API now (the next visit reads them from there), under their hashed name.
+    const cached = await page.evaluate(async () =>
+      (await (await caches.open('elbo-playground-weights-v1')).keys()).map((r) => r.url),
+    );
+    expect(cached.some((u) => /mnist-ddpm-ema-[\w-]+\.safetensors$/.test(u))).toBe(true);
     console.log(
       `playground: first 16 digits (DPM-Solver++ 2M, 20 steps) ${(s.firstDigitsMs! / 1000).toFixed(2)} s after the ` +
         `(service-worker-reloaded) page's navigation, ${(wallMs / 1000).toFixed(2)} s after goto on a first visit ` +
@@ -239,12 +244,12 @@ describe('the built playground from a plain static server, in headless Chromium'
     cleanup.push(() => engine.dispose());
     const ctx = new Context(engine);
     const state = decodeTrainingState(
-      new Uint8Array(readFileSync(join(ROOT, 'playground/public/mnist-ddpm-ema.safetensors'))),
+      new Uint8Array(readFileSync(join(ROOT, 'playground/assets/mnist-ddpm-ema.safetensors'))),
     );
     const trainer = new DdpmTrainer(ctx, state.meta.config, null);
     loadEmaWeights(trainer.ema, state.tensors);
     const digits = decodeSafetensors(
-      new Uint8Array(readFileSync(join(ROOT, 'playground/public/mnist-test-digits.safetensors'))),
+      new Uint8Array(readFileSync(join(ROOT, 'playground/assets/mnist-test-digits.safetensors'))),
     );
     const x0 = Float64Array.from(
       (digits.tensors.images.data as Uint8Array).subarray(0, 784),
@@ -389,7 +394,7 @@ describe('the built playground from a plain static server, in headless Chromium'
 
     // A weights file that is not there: the panel says which address failed and how to make the file.
     const missing = await openPage(insecure);
-    await missing.page.route('**/mnist-ddpm-ema.safetensors', (route) =>
+    await missing.page.route('**/mnist-ddpm-ema*.safetensors', (route) =>
       route.fulfill({ status: 404, body: '' }),
     );
     await missing.page.goto('http://elbo-insecure.test/');
@@ -401,7 +406,7 @@ describe('the built playground from a plain static server, in headless Chromium'
       },
     );
     const message = await missing.page.locator('#s-status').textContent();
-    expect(message).toMatch(/mnist-ddpm-ema\.safetensors: HTTP 404 .*no weights file at this address/);
+    expect(message).toMatch(/mnist-ddpm-ema-[\w-]+\.safetensors: HTTP 404 .*no weights file at this address/);
     expect(message).toContain('scripts/playground-assets.mjs');
   });
 });
