@@ -1,23 +1,40 @@
 /**
- * The engine worker: owns the engine (2 threads: this worker + one nested kernel worker) and runs the
- * playground's jobs one after another, reporting through postMessage. It must be a worker, not the page:
- * parallel kernel calls block in Atomics.wait, which the page's main thread may not do.
+ * The engine worker: owns the engine and runs the playground's numbered jobs, reporting
+ * through postMessage. It must be a worker, not the page: parallel kernel calls block in Atomics.wait, which the
+ * page's main thread may not do. Two threads (this worker + one nested kernel worker) when the page is
+ * cross-origin isolated; one thread, without SharedArrayBuffer, when it is not.
  */
-import { toy2d, slicedWasserstein2d } from '../src/data/toy2d.js';
+import { toy2d, slicedWasserstein2d, type Toy2dName } from '../src/data/toy2d.js';
+import { negativeElbo } from '../src/diffusion/vlb.js';
 import { createBrowserEngine } from '../src/engine/browser.js';
 import type { Engine } from '../src/engine/engine.js';
+import { natsToBitsPerDim } from '../src/math/units.js';
 import { Rng, type RngState } from '../src/random/rng.js';
-import { sample } from '../src/samplers/index.js';
+import { sample, samplerTimesteps } from '../src/samplers/index.js';
 import { Context } from '../src/tensor/tensor.js';
 import { decodeTrainingState } from '../src/train/checkpoint.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
+import { totalTrainingSteps } from '../src/train/ddpm.js';
+import { loadEmaWeights } from '../src/train/emaWeights.js';
+import { VaeTrainer, type VaeTrainingState } from '../src/vae/trainer.js';
 import simdUrl from '../build/kernels.wasm?url';
 import relaxedUrl from '../build/kernels-relaxed.wasm?url';
 import kernelWorkerUrl from './kernelWorker.ts?worker&url';
-import type { FromWorker, MoonsSettings, ToWorker } from './protocol.js';
+import type {
+  ElboResult,
+  FromWorker,
+  Job,
+  SampleResult,
+  ToWorker,
+  Train2dResult,
+  Train2dSettings,
+  VaeResult,
+} from './protocol.js';
 
-/** Threads of the engine, including this worker. */
-const THREADS = 2;
+/** Threads of the engine when the page is cross-origin isolated, this worker included. */
+const ISOLATED_THREADS = 2;
+/** Cache API bucket of the weight files: fetched once per browser, not once per click. */
+const WEIGHTS_CACHE = 'elbo-playground-weights-v1';
 
 const post = (message: FromWorker, transfer: Transferable[] = []) =>
   (globalThis as unknown as { postMessage(m: FromWorker, t: Transferable[]): void }).postMessage(
@@ -31,20 +48,38 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
   return response.arrayBuffer();
 }
 
+/** The bytes of a weights file, from the Cache API when this browser fetched it before. */
+async function fetchWeights(url: string): Promise<Uint8Array> {
+  const cache = typeof caches === 'undefined' ? null : await caches.open(WEIGHTS_CACHE).catch(() => null);
+  const hit = await cache?.match(url);
+  if (hit) return new Uint8Array(await hit.arrayBuffer());
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(
+      `${url}: HTTP ${response.status} ${response.statusText} — no weights file at this address; ` +
+        '`node scripts/playground-assets.mjs` writes them to playground/assets/',
+    );
+  }
+  const bytes = new Uint8Array(await response.clone().arrayBuffer());
+  await cache?.put(url, response).catch(() => {}); // a full or refused cache only costs a refetch
+  return bytes;
+}
+
 async function startEngine(): Promise<Engine> {
   const t0 = performance.now();
   const [simd, relaxed] = await Promise.all([fetchBytes(simdUrl), fetchBytes(relaxedUrl)]);
+  const isolated = globalThis.crossOriginIsolated === true;
   const engine = await createBrowserEngine({
     simd,
     relaxed,
-    threads: THREADS,
+    threads: isolated ? ISOLATED_THREADS : 1,
     workerUrl: kernelWorkerUrl,
-    heapBytes: 256 * 2 ** 20, // grows on demand; the MNIST sampler needs far less than this
+    heapBytes: 256 * 2 ** 20, // grows on demand
   });
   post({
     type: 'ready',
     engine: {
-      crossOriginIsolated: globalThis.crossOriginIsolated,
+      crossOriginIsolated: isolated,
       threads: engine.threads,
       relaxedSimd: engine.relaxedSimd,
       startMs: performance.now() - t0,
@@ -53,14 +88,17 @@ async function startEngine(): Promise<Engine> {
   return engine;
 }
 
-/** An endless stream of fresh two-moons points; its state is the RNG state (as the CLI's toy data). */
-class MoonsBatches implements BatchSource {
+/** An endless stream of fresh points of a toy set; its state is the RNG state. */
+class ToyBatches implements BatchSource {
   private rng: Rng;
-  constructor(seed: number) {
+  constructor(
+    private readonly name: Toy2dName,
+    seed: number,
+  ) {
     this.rng = Rng.fromSeed(seed);
   }
   next(batchSize: number): Float32Array {
-    return toy2d('two-moons', batchSize, this.rng);
+    return toy2d(this.name, batchSize, this.rng);
   }
   getState(): unknown {
     return { rng: this.rng.state() };
@@ -70,104 +108,287 @@ class MoonsBatches implements BatchSource {
   }
 }
 
-function trainMoons(ctx: Context, s: MoonsSettings): void {
-  const config: DdpmConfig = {
-    dataset: 'two-moons',
+/** The 2-D DDPM every live run trains: [Ho20]'s linear schedule, T = 1000, an MLP ε-predictor. */
+function toyConfig(s: Train2dSettings): DdpmConfig {
+  return {
+    dataset: s.dataset,
     dataShape: [2],
     model: { kind: 'mlp', mlp: { dims: 2, hidden: 128, layers: 3, timeEmbeddingDim: 32 } },
-    schedule: s.schedule,
-    T: s.T,
+    schedule: 'linear',
+    T: 1000,
     prediction: 'eps',
     batchSize: s.batchSize,
     lr: s.lr,
-    warmupSteps: Math.min(50, Math.floor(s.steps / 10)),
+    warmupSteps: 50,
     gradClip: 1,
-    emaDecay: 0.99, // a few hundred steps: a short average
+    emaDecay: 0.995,
     seed: s.seed,
   };
-  const trainer = new DdpmTrainer(ctx, config, new MoonsBatches(s.seed + 0x5eed));
-  try {
-    const t0 = performance.now();
-    while (trainer.step < s.steps) {
-      const r = trainer.trainStep();
-      post({ type: 'progress', step: r.step, loss: r.loss });
+}
+
+type DdpmModel = { trainer: DdpmTrainer; trainedSteps: number };
+type VaeModel = { trainer: VaeTrainer };
+
+/** Everything the worker holds between jobs (one instance; no module-level mutable state). */
+class JobRunner {
+  private readonly ddpms = new Map<string, Promise<DdpmModel>>();
+  private readonly vaes = new Map<string, Promise<VaeModel>>();
+  private toy: { trainer: DdpmTrainer; settings: Train2dSettings } | null = null;
+  readonly stopRequests = new Set<number>();
+
+  constructor(private readonly ctx: Context) {}
+
+  /** A DDPM from a weights file, loaded once per session (EMA weights into a trainer with no data). */
+  private ddpm(url: string): Promise<DdpmModel> {
+    let model = this.ddpms.get(url);
+    if (!model) {
+      model = cachedBytes(url).then((bytes) => {
+        const state = decodeTrainingState(bytes);
+        if (state.meta.kind !== 'ddpm')
+          throw new Error(`${url} holds a ${String(state.meta.kind)} model, not a DDPM`);
+        const trainer = new DdpmTrainer(this.ctx, state.meta.config, null);
+        loadEmaWeights(trainer.ema, state.tensors);
+        return { trainer, trainedSteps: totalTrainingSteps(state.meta) };
+      });
+      model.catch(() => this.ddpms.delete(url)); // a failed load is retried next time
+      this.ddpms.set(url, model);
     }
-    const trainMs = performance.now() - t0;
-    const t1 = performance.now();
+    return model;
+  }
+
+  private vae(url: string): Promise<VaeModel> {
+    let model = this.vaes.get(url);
+    if (!model) {
+      model = cachedBytes(url).then((bytes) => {
+        const state = decodeTrainingState(bytes) as unknown as VaeTrainingState;
+        if (state.meta.kind !== 'vae')
+          throw new Error(`${url} holds a ${String(state.meta.kind)} model, not a VAE`);
+        const trainer = new VaeTrainer(this.ctx, state.meta.config, null);
+        loadEmaWeights(trainer.ema, state.tensors);
+        return { trainer };
+      });
+      model.catch(() => this.vaes.delete(url));
+      this.vaes.set(url, model);
+    }
+    return model;
+  }
+
+  async run(id: number, job: Job): Promise<{ result: unknown; transfer: Transferable[] }> {
+    switch (job.kind) {
+      case 'sample':
+        return this.sample(id, job);
+      case 'elbo':
+        return this.elbo(id, job);
+      case 'train2d':
+        return this.train2d(id, job.settings, job.resume);
+      case 'vae-decode':
+        return this.vaeDecode(job.url, job.z);
+      case 'vae-encode':
+        return this.vaeEncode(job.url, job.x);
+    }
+  }
+
+  private async sample(id: number, job: Extract<Job, { kind: 'sample' }>) {
+    post({ type: 'progress', id, done: 0, total: 1, what: 'loading the weights' });
+    const tLoad = performance.now();
+    const { trainer, trainedSteps } = await this.ddpm(job.url);
+    const loadMs = performance.now() - tLoad;
+    const dims = trainer.config.dataShape.reduce((a, b) => a * b, 1);
+    const visited = samplerTimesteps(trainer.schedule.T, job.sampler);
+    const stride = Math.max(1, Math.ceil(visited.length / job.frames));
+    const recordAt = visited.filter((_, i) => i % stride === 0);
+    const t0 = performance.now();
+    const r = sample(trainer.schedule, trainer.batchModel(true), {
+      batch: job.count,
+      dims,
+      rng: Rng.fromSeed(job.seed),
+      prediction: trainer.config.prediction,
+      sampler: job.sampler,
+      recordAt,
+      onStep: (done, total) => post({ type: 'progress', id, done, total, what: 'sampling' }),
+    });
+    const sampleMs = performance.now() - t0;
+    const frameTimesteps = recordAt.filter((t) => r.trajectory.has(t) && r.denoised.has(t));
+    const result: SampleResult = {
+      pixels: Float32Array.from(r.x),
+      frameTimesteps,
+      frames: frameTimesteps.map((t) => Float32Array.from(r.trajectory.get(t)!)),
+      denoised: frameTimesteps.map((t) => Float32Array.from(r.denoised.get(t)!)),
+      count: job.count,
+      nfe: r.nfe,
+      sampleMs,
+      loadMs,
+      trainedSteps,
+    };
+    return {
+      result,
+      transfer: [result.pixels, ...result.frames, ...result.denoised].map((a) => a.buffer),
+    };
+  }
+
+  private async elbo(id: number, job: Extract<Job, { kind: 'elbo' }>) {
+    post({ type: 'progress', id, done: 0, total: 1, what: 'loading the weights' });
+    const { trainer } = await this.ddpm(job.url);
+    const t0 = performance.now();
+    const r = negativeElbo(trainer.schedule, trainer.batchModel(true), job.x0, 1, Rng.fromSeed(job.seed), {
+      prediction: trainer.config.prediction,
+      variance: 'posterior',
+      data: 'discrete8bit',
+      terms: { strata: job.strata },
+      onTerm: (done, total) => post({ type: 'progress', id, done, total, what: 'terms' }),
+    });
+    const result: ElboResult = {
+      prior: r.prior[0],
+      decoder: r.decoder[0],
+      terms: [...r.terms].map(([t, { nats, weight }]) => ({ t, nats: nats[0], weight })),
+      totalNats: r.total[0],
+      bitsPerDim: natsToBitsPerDim(r.total[0], job.x0.length),
+      ms: performance.now() - t0,
+    };
+    return { result, transfer: [] };
+  }
+
+  private drawToy(trainer: DdpmTrainer, s: Train2dSettings, seed: number): Float32Array {
     const { x } = sample(trainer.schedule, trainer.batchModel(true), {
       batch: s.samples,
       dims: 2,
-      rng: Rng.fromSeed(s.seed + 1),
-      prediction: config.prediction,
-      sampler: { kind: 'ddim', steps: s.ddimSteps, eta: 0, clip: false },
-      onStep: (done, total) => post({ type: 'sampling', done, total }),
+      rng: Rng.fromSeed(seed),
+      prediction: 'eps',
+      sampler: { kind: 'ddim', steps: 50, eta: 0, clip: false },
     });
-    const sampleMs = performance.now() - t1;
-    const samples = Float32Array.from(x);
-    const data = toy2d('two-moons', s.samples, Rng.fromSeed(s.seed + 2));
-    const fresh = toy2d('two-moons', s.samples, Rng.fromSeed(s.seed + 3));
-    const swd = slicedWasserstein2d(samples, data, Rng.fromSeed(7));
-    const swdFloor = slicedWasserstein2d(fresh, data, Rng.fromSeed(7));
-    post({ type: 'moons-done', samples, data, trainMs, sampleMs, swd, swdFloor }, [
-      samples.buffer,
-      data.buffer,
-    ]);
-  } finally {
-    trainer.dispose();
+    return Float32Array.from(x);
+  }
+
+  private async train2d(id: number, settings: Train2dSettings, resume: boolean) {
+    if (!resume || !this.toy || this.toy.settings.dataset !== settings.dataset) {
+      this.toy?.trainer.dispose();
+      this.toy = null;
+      const trainer = new DdpmTrainer(
+        this.ctx,
+        toyConfig(settings),
+        new ToyBatches(settings.dataset, settings.seed + 0x5eed),
+      );
+      this.toy = { trainer, settings };
+    }
+    const { trainer } = this.toy;
+    trainer.opt.lr = settings.lr;
+    (trainer.config as { lr: number }).lr = settings.lr; // the learning rate may change on continue
+    this.toy.settings = settings;
+    let losses: number[] = [];
+    let t0 = performance.now();
+    let stepsSince = 0;
+    let stopped = false;
+    while (trainer.step < settings.steps) {
+      losses.push(trainer.trainStep().loss);
+      stepsSince++;
+      const step = trainer.step;
+      const picture = step % settings.sampleEvery === 0 || step === settings.steps;
+      if (step % 25 === 0 || picture) {
+        const msPerStep = (performance.now() - t0) / stepsSince;
+        const samples = picture ? this.drawToy(trainer, settings, settings.seed + 1) : undefined;
+        post({
+          type: 'progress',
+          id,
+          done: step,
+          total: settings.steps,
+          what: 'training',
+          update: { step, losses, samples, msPerStep },
+        });
+        losses = [];
+        // Let a 'stop' message in: it arrives as an event, between two macrotasks.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        t0 = performance.now();
+        stepsSince = 0;
+        if (this.stopRequests.delete(id)) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+    const samples = this.drawToy(trainer, settings, settings.seed + 1);
+    const data = toy2d(settings.dataset, settings.samples, Rng.fromSeed(settings.seed + 2));
+    const fresh = toy2d(settings.dataset, settings.samples, Rng.fromSeed(settings.seed + 3));
+    const result: Train2dResult = {
+      step: trainer.step,
+      stopped,
+      samples,
+      data,
+      swd: slicedWasserstein2d(samples, data, Rng.fromSeed(7)),
+      swdFloor: slicedWasserstein2d(fresh, data, Rng.fromSeed(7)),
+    };
+    return { result, transfer: [samples.buffer, data.buffer] };
+  }
+
+  private async vaeDecode(url: string, z: Float64Array) {
+    const { trainer } = await this.vae(url);
+    const net = trainer.net(true);
+    const L = net.latentDim;
+    const n = z.length / L;
+    const pixels = this.ctx.noGrad(() =>
+      this.ctx.scope(() => {
+        const out = net.decode(this.ctx.fromArray(Float32Array.from(z), [n, L])).view();
+        const likelihood = trainer.config.likelihood;
+        // Bernoulli: the mean is σ(logit); Gaussian: the mean in [−1, 1], shown in [0, 1].
+        return likelihood.kind === 'bernoulli'
+          ? Float32Array.from(out, (v) => 1 / (1 + Math.exp(-v)))
+          : Float32Array.from(out, (v) => Math.min(1, Math.max(0, (v + 1) / 2)));
+      }),
+    );
+    const result: VaeResult = { pixels, latentDim: L };
+    return { result, transfer: [pixels.buffer] };
+  }
+
+  private async vaeEncode(url: string, x: Float32Array) {
+    const { trainer } = await this.vae(url);
+    const net = trainer.net(true);
+    const n = x.length / 784;
+    const result = this.ctx.noGrad(() =>
+      this.ctx.scope(() => {
+        const q = net.encode(this.ctx.fromArray(x, [n, ...trainer.config.dataShape]));
+        return {
+          mean: Float64Array.from(q.mean.view()),
+          logVar: Float64Array.from(q.logVar.view()),
+          latentDim: net.latentDim,
+        } satisfies VaeResult;
+      }),
+    );
+    return { result, transfer: [] };
   }
 }
 
-async function sampleMnist(ctx: Context, url: string, count: number, ddimSteps: number, seed: number) {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(
-      `${url}: HTTP ${response.status} — the MNIST checkpoint is not shipped yet ` +
-        '(it is `elbo train ddpm --data mnist` copied to checkpoints/mnist-ddpm.safetensors)',
-    );
+/**
+ * Weight files by URL, fetched once per session: a job's download starts when the job arrives, while the engine
+ * may still be starting.
+ */
+const downloads = new Map<string, Promise<Uint8Array>>();
+function cachedBytes(url: string): Promise<Uint8Array> {
+  let bytes = downloads.get(url);
+  if (!bytes) {
+    bytes = fetchWeights(url);
+    bytes.catch(() => downloads.delete(url)); // a failed download is retried next time
+    downloads.set(url, bytes);
   }
-  const state = decodeTrainingState(new Uint8Array(await response.arrayBuffer()), 'ddpm');
-  const trainer = DdpmTrainer.restore(ctx, state, null);
-  try {
-    const dims = state.meta.config.dataShape.reduce((a, b) => a * b, 1);
-    const t0 = performance.now();
-    const { x } = sample(trainer.schedule, trainer.batchModel(true), {
-      batch: count,
-      dims,
-      rng: Rng.fromSeed(seed),
-      prediction: state.meta.config.prediction,
-      sampler: { kind: 'ddim', steps: ddimSteps, eta: 0, clip: true },
-      onStep: (done, total) => post({ type: 'sampling', done, total }),
-    });
-    const pixels = Float32Array.from(x);
-    post({ type: 'mnist-done', pixels, count, step: trainer.step, sampleMs: performance.now() - t0 }, [
-      pixels.buffer,
-    ]);
-  } finally {
-    trainer.dispose();
-  }
+  return bytes;
 }
 
 const ready = startEngine();
-ready.catch((err: unknown) => post({ type: 'error', message: `engine: ${String(err)}` }));
-const context = ready.then((engine) => new Context(engine));
-let queue: Promise<unknown> = context;
+ready.catch((err: unknown) => post({ type: 'error', id: null, message: `engine: ${String(err)}` }));
+const runner = ready.then((engine) => new JobRunner(new Context(engine)));
 
+// Jobs run as they arrive, not queued: each network call is synchronous, so two jobs interleave only where one
+// awaits (loading weights, or the live training's pauses every 25 steps) — a sampling request need not wait
+// for a long training run to end. The page lets one training run at a time.
 globalThis.addEventListener('message', (event: MessageEvent<ToWorker>) => {
-  const job = event.data;
-  queue = queue.then(async () => {
-    const ctx = await context;
-    try {
-      switch (job.type) {
-        case 'train-moons':
-          trainMoons(ctx, job.settings);
-          break;
-        case 'sample-mnist':
-          await sampleMnist(ctx, job.url, job.count, job.ddimSteps, job.seed);
-          break;
-      }
-    } catch (err) {
-      post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-    }
-  });
-  queue.catch(() => {});
+  const m = event.data;
+  if (m.type === 'stop') {
+    void runner.then((r) => r.stopRequests.add(m.id));
+    return;
+  }
+  if ('url' in m.job) cachedBytes(m.job.url).catch(() => {}); // the job reports the error
+  runner
+    .then((r) => r.run(m.id, m.job))
+    .then(({ result, transfer }) => post({ type: 'result', id: m.id, result }, transfer))
+    .catch((err: unknown) =>
+      post({ type: 'error', id: m.id, message: err instanceof Error ? err.message : String(err) }),
+    );
 });

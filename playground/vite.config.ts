@@ -1,9 +1,12 @@
 /**
- * Vite config of the playground: `npx vite playground` (dev), `npx vite build playground` (→ playground/dist),
- * `npx vite preview playground`. Every response carries the two headers that make the page cross-origin
- * isolated, without which browsers give it no SharedArrayBuffer and the engine cannot run.
+ * Vite config of the playground: `npm run playground` (dev), `npm run build:playground` (→ playground/dist),
+ * `npm run preview:playground`. The dev and preview servers send the two headers that make the page
+ * cross-origin isolated (SharedArrayBuffer, so two engine threads). A plain static host sends none: there the
+ * page's coi-serviceworker.js (the npm package coi-serviceworker, copied into the build) adds them through a
+ * service worker, and where even that is impossible the engine runs on one thread and the page says so.
  */
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -12,28 +15,22 @@ export const CROSS_ORIGIN_ISOLATION = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-const CHECKPOINT_ROUTE = 'checkpoints/mnist-ddpm.safetensors';
+const COI_FILE = 'coi-serviceworker.js';
 
-/**
- * Serves (dev) and ships (build) the MNIST checkpoint when it exists: `../checkpoints/mnist-ddpm.safetensors`,
- * or the file named by ELBO_PLAYGROUND_MNIST (to look at a run of your own). Without it the page says so.
- */
-function mnistCheckpoint(): Plugin {
-  const file =
-    process.env.ELBO_PLAYGROUND_MNIST ?? fileURLToPath(new URL(`../${CHECKPOINT_ROUTE}`, import.meta.url));
+/** Serves (dev) and ships (build) coi-serviceworker.js from node_modules, at the site's root. */
+function coiServiceWorker(): Plugin {
+  const source = () =>
+    readFileSync(createRequire(import.meta.url).resolve(`coi-serviceworker/${COI_FILE}`), 'utf8');
   return {
-    name: 'elbo-mnist-checkpoint',
+    name: 'elbo-coi-serviceworker',
     configureServer(server) {
-      server.middlewares.use(`/${CHECKPOINT_ROUTE}`, (_req, res, next) => {
-        if (!existsSync(file)) return next();
-        for (const [k, v] of Object.entries(CROSS_ORIGIN_ISOLATION)) res.setHeader(k, v);
-        res.setHeader('Content-Type', 'application/octet-stream');
-        createReadStream(file).pipe(res);
+      server.middlewares.use(`/${COI_FILE}`, (_req, res) => {
+        res.setHeader('Content-Type', 'text/javascript');
+        res.end(source());
       });
     },
     generateBundle() {
-      if (existsSync(file))
-        this.emitFile({ type: 'asset', fileName: CHECKPOINT_ROUTE, source: readFileSync(file) });
+      this.emitFile({ type: 'asset', fileName: COI_FILE, source: source() });
     },
   };
 }
@@ -50,5 +47,5 @@ export default defineConfig({
   // Module workers: the engine worker starts nested kernel workers, and both import the library's ES modules.
   worker: { format: 'es' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
-  plugins: [mnistCheckpoint()],
+  plugins: [coiServiceWorker()],
 });

@@ -5,8 +5,10 @@
  * other threads as module Web Workers whose entry script calls {@link serveKernelWorker}.
  *
  * Two requirements of the platform:
- * - SharedArrayBuffer (the shared heap) exists only in cross-origin isolated pages: serve the page with
- *   `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`.
+ * - SharedArrayBuffer (shared between threads) exists only in cross-origin isolated pages: serve the page with
+ *   `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`. Without it the
+ *   engine runs on one thread: the kernels still import a shared WebAssembly.Memory, which Chromium creates in
+ *   any page (it only refuses to send one to a worker); browsers that refuse it fail with their own message.
  * - Parallel calls block in Atomics.wait, which the page's main thread may not do: with threads > 1 the
  *   engine must be created and driven inside a (dedicated) Web Worker; kernel workers are then nested workers.
  */
@@ -36,17 +38,19 @@ function inWorker(): boolean {
 }
 
 /**
- * Creates an engine in the browser. Rejects with an explanation when the page is not cross-origin isolated,
- * when more than one thread is asked for on the main thread, or when a kernel worker fails to load.
+ * Creates an engine in the browser. Rejects with an explanation when more than one thread is asked for in a page
+ * that is not cross-origin isolated (default there: 1 thread), when more than one thread is asked for on the main thread, or when a kernel worker fails to load.
  */
 export async function createBrowserEngine(options: BrowserEngineOptions): Promise<Engine> {
-  if (typeof SharedArrayBuffer === 'undefined' || globalThis.crossOriginIsolated === false) {
+  const isolated = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated !== false;
+  const threads = options.threads ?? (isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1);
+  if (threads > 1 && !isolated) {
     throw new Error(
-      'the engine needs SharedArrayBuffer, which browsers only give cross-origin isolated pages: serve the page ' +
-        'with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp',
+      `threads = ${threads} needs SharedArrayBuffer, which browsers only give cross-origin isolated pages: serve ` +
+        'the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: ' +
+        'require-corp, or ask for threads = 1',
     );
   }
-  const threads = options.threads ?? Math.max(1, navigator.hardwareConcurrency || 1);
   if (threads > 1 && !inWorker()) {
     throw new Error(
       `threads = ${threads} needs the engine to run in a Web Worker: parallel calls block in Atomics.wait, ` +

@@ -140,3 +140,29 @@ describe('a kernel that fails in a thread', () => {
     }
   });
 });
+
+describe('one thread without SharedArrayBuffer (a page that is not cross-origin isolated)', () => {
+  it('starts and runs a kernel when the global SharedArrayBuffer is gone', async () => {
+    const saved = globalThis.SharedArrayBuffer;
+    // As in a browser page without COOP/COEP: the constructor is not there (shared wasm memory still is).
+    (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
+    let engine: Engine;
+    try {
+      engine = await createNodeEngine({ threads: 1 });
+    } finally {
+      globalThis.SharedArrayBuffer = saved;
+    }
+    try {
+      const n = 1000;
+      const x = engine.heap.alloc(n * 4);
+      const y = engine.heap.alloc(n * 4);
+      const f = engine.heap.f32();
+      f.fill(2, x / 4, x / 4 + n);
+      f.fill(1, y / 4, y / 4 + n);
+      engine.parallel('axpy', n, 4, [x, 3, y]); // y += 3·x
+      expect(Array.from(new Set(f.subarray(y / 4, y / 4 + n)))).toEqual([7]);
+    } finally {
+      engine.dispose();
+    }
+  });
+});

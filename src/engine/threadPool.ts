@@ -213,7 +213,7 @@ export class ThreadPool {
 
   private constructor(
     threads: number,
-    controlBuffer: SharedArrayBuffer,
+    controlBuffer: ArrayBufferLike,
     kernelNames: readonly string[],
     exports: Record<string, unknown>,
     scratch0: number,
@@ -245,7 +245,9 @@ export class ThreadPool {
     const { threads, spawnWorker } = options;
     if (threads > 1 && !spawnWorker) throw new Error(`threads = ${threads} needs a spawnWorker function`);
     if (threads > MAX_THREADS) throw new Error(`at most ${MAX_THREADS} threads, got ${threads}`);
-    const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
+    // One thread shares nothing: a plain buffer, so that pages without SharedArrayBuffer (not cross-origin
+    // isolated) can still run the engine single-threaded.
+    const controlBuffer = threads > 1 ? new SharedArrayBuffer(CONTROL_BYTES) : new ArrayBuffer(CONTROL_BYTES);
     const pool = new ThreadPool(
       threads,
       controlBuffer,
@@ -258,7 +260,7 @@ export class ThreadPool {
         spawnWorker!({
           module: options.module,
           memory: options.memory,
-          control: controlBuffer,
+          control: controlBuffer as SharedArrayBuffer, // threads > 1 here
           kernelNames: options.kernelNames,
           index,
           threads,

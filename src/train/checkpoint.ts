@@ -117,12 +117,14 @@ export function decodeTrainingState(bytes: Uint8Array, expected?: TrainingKind):
     'meta',
   );
   const state = { tensors: finiteF32Tensors(tensors), meta } as ElboTrainingState;
+  // An EMA-only weights file (emaWeights.ts) holds ema.* instead of model.*.
+  const prefix = (meta as { weights?: 'ema' }).weights === 'ema' ? 'ema.' : 'model.';
   let weights = 0;
-  for (const [name, t] of state.tensors) if (name.startsWith('model.')) weights += t.data.length;
+  for (const [name, t] of state.tensors) if (name.startsWith(prefix)) weights += t.data.length;
   const needed = weightLowerBound(state);
   if (weights < needed)
     throw new FormatError(
-      `the config describes a network of at least ${needed} weights, but the file's model.* tensors hold ` +
+      `the config describes a network of at least ${needed} weights, but the file's ${prefix}* tensors hold ` +
         `${weights} values: the config and the tensors do not belong together`,
     );
   return state;

@@ -187,6 +187,8 @@ function trainingMeta<K extends string, C extends z.ZodType>(kind: K, config: C)
       rng: rngState,
       data: z.unknown(),
       adamStep: int(0, LIMITS.step),
+      /** 'ema': a weights file with the EMA tensors only (emaWeights.ts), for sampling, not for --resume. */
+      weights: z.literal('ema').optional(),
     })
     .refine((m) => m.adamStep === m.step, {
       message: 'must equal step: one Adam update per training step',

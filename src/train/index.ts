@@ -6,3 +6,4 @@ export * from './gradients.js';
 export * from './optim.js';
 export * from './trainingTensors.js';
 export * from './warmStart.js';
+export * from './emaWeights.js';
