@@ -14,6 +14,7 @@ import { DiffusersUNet2D } from '../src/interop/diffusers/unet2d.js';
 import { loadDiffusersStateDict } from '../src/interop/diffusers/weights.js';
 import { Rng } from '../src/random/rng.js';
 import { relativeL2, startTestEngine } from './helpers/engine.js';
+import { fillHashedWeights } from '../bench/hashedWeights.js';
 
 const DIR = new URL('./fixtures/diffusers-unet/', import.meta.url);
 const file = (folder: string, name: string) =>
@@ -97,5 +98,30 @@ describe('diffusers config and weights: errors name the key', () => {
     expect(() => loadDiffusersStateDict(net, t)).toThrow(
       /"conv_in.weight" has shape \[16, 1, 5, 5\]; the config's architecture needs \[16, 1, 3, 3\].*missing weights: conv_out.bias.*does not have: extra.weight/,
     );
+  });
+});
+
+describe("google/ddpm-cifar10-32's architecture (35.7 M parameters, hashed weights)", () => {
+  const big = JSON.parse(readFileSync(new URL('big.json', DIR), 'utf8')) as {
+    config: Record<string, unknown>;
+    names: string[];
+    parameters: number;
+    timesteps: number[];
+    x: number[];
+    out: number[][];
+  };
+
+  it("has diffusers' parameter count and matches its forward (relative L2 ≤ 1e-4)", () => {
+    const { config } = parseUNet2DConfig(big.config);
+    const net = new DiffusersUNet2D(ctx, config, Rng.fromSeed(0));
+    expect(net.namedParameters().reduce((n, [, p]) => n + p.size, 0)).toBe(big.parameters);
+    fillHashedWeights(net, big.names);
+    const x = nchwToNhwc(big.x, 1, 3, 32, 32);
+    big.timesteps.forEach((t, i) => {
+      const got = ctx.noGrad(() =>
+        ctx.scope(() => net.forward(ctx.fromArray(x, [1, 32, 32, 3]), [t]).toFloat32Array()),
+      );
+      expect(relativeL2(got, nchwToNhwc(big.out[i], 1, 3, 32, 32)), `t = ${t}`).toBeLessThanOrEqual(1e-4);
+    });
   });
 });
