@@ -12,6 +12,10 @@ import { diffusersSigmoidBeta, parseSchedulerConfig } from '../src/interop/diffu
 import { loadDiffusionModel } from '../src/pipeline/index.js';
 import { noiseSchedule } from '../src/diffusion/schedule.js';
 import { spacedTimesteps } from '../src/samplers/timesteps.js';
+import { sampleInBatches } from '../src/samplers/index.js';
+import { Rng } from '../src/random/rng.js';
+import { decodeTrainingState } from '../src/train/checkpoint.js';
+import { DdpmTrainer } from '../src/train/ddpm.js';
 import { relativeL2, startTestEngine } from './helpers/engine.js';
 
 const DIR = new URL('./fixtures/diffusers-unet/', import.meta.url);
@@ -96,6 +100,53 @@ describe(`trajectories against ${manifest.source}`, () => {
         const err = relativeL2(r.trajectory.get(t)!, want);
         expect(err, `${file} state ${i + 1}`).toBeLessThanOrEqual(1e-4);
       });
+    }
+    model.dispose();
+  });
+});
+
+describe('loadDiffusionModel on an elbo checkpoint (no trainer)', () => {
+  const bytes = new Uint8Array(readFileSync(new URL('elbo-trained/checkpoint.safetensors', DIR)));
+
+  it("samples exactly what the trainer's EMA network samples, and reports the checkpoint's step", () => {
+    const model = loadDiffusionModel(ctx, bytes);
+    expect([model.kind, model.trainingSteps, model.dataShape, model.prediction]).toEqual([
+      'elbo',
+      40,
+      [28, 28, 1],
+      'eps',
+    ]);
+    const sampler = { kind: 'ddim', steps: 4, eta: 0, clip: false } as const;
+    const mine = model.sample({ n: 3, sampler, seed: 5, recordTrajectory: true });
+    const trainer = DdpmTrainer.restore(ctx, decodeTrainingState(bytes), null);
+    const theirs = sampleInBatches(trainer.schedule, trainer.batchModel(true), {
+      n: 3,
+      dims: 784,
+      prediction: 'eps',
+      sampler,
+      rng: Rng.fromSeed(5),
+    });
+    expect(mine.x).toEqual(theirs.x);
+    expect(mine.trajectory.get(1000)).toHaveLength(3 * 784); // x_T, then intermediate states, then the sample
+    expect(mine.trajectory.get(-1)).toEqual(mine.x);
+    model.dispose();
+  });
+
+  it('bound(): per-example totals are prior + Σ terms + decoder, batches joined, in nats', () => {
+    const model = loadDiffusionModel(ctx, bytes);
+    const images = Rng.fromSeed(1)
+      .fillNormal(new Float64Array(3 * 784))
+      .map((v) => Math.max(-1, Math.min(1, Math.round(v * 127.5) / 127.5)));
+    const r = model.bound({ images, seed: 2, terms: { strata: 4 }, batchSize: 2 });
+    expect(r.total).toHaveLength(3);
+    const one = model.bound({ images: images.subarray(0, 2 * 784), seed: 2, terms: { strata: 4 } });
+    // The first batch of two sees the same noise as a run on those two alone.
+    expect(r.total.subarray(0, 2)).toEqual(one.total);
+    for (let b = 0; b < 2; b++) {
+      let sum = one.prior[b] + one.decoder[b];
+      for (const { nats, weight } of one.terms.values()) sum += weight * nats[b];
+      expect(one.total[b]).toBeCloseTo(sum, 9);
+      expect(one.total[b]).toBeGreaterThan(0);
     }
     model.dispose();
   });

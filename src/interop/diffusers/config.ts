@@ -148,7 +148,7 @@ function blockTypes<T extends string>(key: string, v: unknown, allowed: readonly
  * Parses a UNet2DModel config.json object. Supported: DownBlock2D/AttnDownBlock2D, UpBlock2D/AttnUpBlock2D,
  * UNetMidBlock2D (or none), positional time embedding, SiLU, conv down/upsampling, 'default' time-embedding
  * addition, no class conditioning. Anything else — or a key diffusers' UNet2DModel does not have — is an error
- * naming the key. Returns the config and the keys that were ignored (dropout, num_train_timesteps).
+ * naming the key. Returns the config and the ignored keys set to a value (dropout > 0, num_train_timesteps).
  */
 export function parseUNet2DConfig(json: unknown): { config: DiffusersUNetConfig; ignored: string[] } {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
@@ -232,7 +232,9 @@ export function parseUNet2DConfig(json: unknown): { config: DiffusersUNetConfig;
     timeEmbeddingDim: tembDim === null ? null : positiveInt('time_embedding_dim', tembDim),
   };
   validateDiffusersUNetConfig(config);
-  return { config, ignored: Object.keys(raw).filter((k) => IGNORED_KEYS.has(k)) };
+  // Reported only when set to something that would matter in training (dropout) or elsewhere.
+  const ignored = Object.keys(raw).filter((k) => IGNORED_KEYS.has(k) && raw[k] !== null && raw[k] !== 0);
+  return { config, ignored };
 }
 
 /** Consistency checks diffusers would fail on later (or silently differ on): groups, heads, embedding width. */
