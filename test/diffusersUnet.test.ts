@@ -15,6 +15,7 @@ import { loadDiffusersStateDict } from '../src/interop/diffusers/weights.js';
 import { Rng } from '../src/random/rng.js';
 import { relativeL2, startTestEngine } from './helpers/engine.js';
 import { fillHashedWeights } from '../bench/hashedWeights.js';
+import { gradcheck } from './helpers/gradcheck.js';
 
 const DIR = new URL('./fixtures/diffusers-unet/', import.meta.url);
 const file = (folder: string, name: string) =>
@@ -140,5 +141,28 @@ describe("google/ddpm-cifar10-32's architecture (35.7 M parameters, hashed weigh
       );
       expect(relativeL2(got, nchwToNhwc(big.out[i], 1, 3, 32, 32)), `t = ${t}`).toBeLessThanOrEqual(1e-4);
     });
+  });
+});
+
+describe('training through the diffusers network (elbo train --arch diffusers)', () => {
+  it('the input gradient matches central finite differences (two heads, pad-then-stride downsampling)', () => {
+    const { config } = parseUNet2DConfig({
+      sample_size: 8,
+      in_channels: 1,
+      out_channels: 1,
+      block_out_channels: [8, 8],
+      down_block_types: ['AttnDownBlock2D', 'DownBlock2D'],
+      up_block_types: ['UpBlock2D', 'AttnUpBlock2D'],
+      layers_per_block: 1,
+      norm_num_groups: 4,
+      attention_head_dim: 4,
+      downsample_padding: 0,
+    });
+    const net = new DiffusersUNet2D(ctx, config, Rng.fromSeed(3));
+    const { worst, checked } = gradcheck(ctx, (x) => net.forward(x, [3, 700]), [{ shape: [2, 8, 8, 1] }], {
+      samples: 24,
+    });
+    expect(checked).toBe(24);
+    expect(worst).toBeLessThanOrEqual(1);
   });
 });
