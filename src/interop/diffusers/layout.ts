@@ -11,12 +11,7 @@ export function nchwToNhwc(
   h: number,
   w: number,
 ): Float64Array {
-  checkSize(data.length, n, c, h, w);
-  const out = new Float64Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let k = 0; k < c; k++)
-      for (let p = 0; p < h * w; p++) out[(b * h * w + p) * c + k] = data[(b * c + k) * h * w + p];
-  return out;
+  return relayout(data, n, c, h * w, true);
 }
 
 /** NHWC → NCHW, the inverse of {@link nchwToNhwc}. */
@@ -27,15 +22,27 @@ export function nhwcToNchw(
   h: number,
   w: number,
 ): Float64Array {
-  checkSize(data.length, n, c, h, w);
+  return relayout(data, n, c, h * w, false);
+}
+
+function relayout(
+  data: ArrayLike<number>,
+  n: number,
+  c: number,
+  pixels: number,
+  toNhwc: boolean,
+): Float64Array {
+  if (data.length !== n * c * pixels)
+    throw new Error(
+      `image layout: ${data.length} values are not ${n} images of ${c} channels × ${pixels} pixels`,
+    );
   const out = new Float64Array(data.length);
   for (let b = 0; b < n; b++)
     for (let k = 0; k < c; k++)
-      for (let p = 0; p < h * w; p++) out[(b * c + k) * h * w + p] = data[(b * h * w + p) * c + k];
+      for (let p = 0; p < pixels; p++) {
+        const [nhwc, nchw] = [(b * pixels + p) * c + k, (b * c + k) * pixels + p];
+        if (toNhwc) out[nhwc] = data[nchw];
+        else out[nchw] = data[nhwc];
+      }
   return out;
-}
-
-function checkSize(length: number, n: number, c: number, h: number, w: number): void {
-  if (length !== n * c * h * w)
-    throw new Error(`image layout: ${length} values are not ${n} images of ${c}×${h}×${w}`);
 }
