@@ -33,9 +33,12 @@ import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
 import type { VaeTrainingState } from '../../src/vae/trainer.js';
 import { checkpointKind } from '../trainLoop.js';
+import { isModelFolder } from '../modelSource.js';
+import { evaluateDiffusersFolder } from './evalDiffusers.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
+  data?: string;
   json: boolean;
   nllN: string;
   nllTerms: string;
@@ -56,6 +59,10 @@ export function registerEvalCommand(program: Command): void {
         'VAE: test-set ELBO and importance-weighted NLL (nats)',
     )
     .requiredOption('--checkpoint <file>', 'a checkpoint written by `elbo train ddpm` or `elbo train vae`')
+    .option(
+      '--data <name|dir>',
+      'a diffusers folder as --checkpoint: held-out data for the bound (bits/dim only)',
+    )
     .option('--json', 'print one JSON object on stdout', false)
     .option('--metrics <list>', 'which metrics: nll, samples, or nll,samples', 'nll,samples')
     .option('--nll-n <count>', 'held-out examples for the bound', '64')
@@ -90,6 +97,7 @@ export function registerEvalCommand(program: Command): void {
 }
 
 async function evaluate(o: EvalOptions): Promise<Record<string, unknown>> {
+  if (isModelFolder(o.checkpoint)) return evaluateDiffusersFolder(o);
   const state = decodeCheckpointOrExplain(o.checkpoint);
   const kind = checkpointKind(state);
   if (kind === 'vae') return evaluateVaeCheckpoint(o, state as unknown as VaeTrainingState);
