@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../src/data/npy.js';
 import { nchwToNhwc } from '../src/interop/diffusers/layout.js';
 import { diffusersSigmoidBeta, parseSchedulerConfig } from '../src/interop/diffusers/scheduler.js';
-import { loadDiffusionModel } from '../src/pipeline/index.js';
+import { fetchDiffusersFolder, loadDiffusionModel } from '../src/pipeline/index.js';
 import { noiseSchedule } from '../src/diffusion/schedule.js';
 import { spacedTimesteps } from '../src/samplers/timesteps.js';
 import { sampleInBatches } from '../src/samplers/index.js';
@@ -149,5 +149,46 @@ describe('loadDiffusionModel on an elbo checkpoint (no trainer)', () => {
       expect(one.total[b]).toBeGreaterThan(0);
     }
     model.dispose();
+  });
+});
+
+describe('fetchDiffusersFolder', () => {
+  it('fetches a pipeline-style folder (unet/, scheduler/) and loads it like the flat one', async () => {
+    const flat = folder('v-pred');
+    const served = new Map([
+      ['https://host/repo/unet/config.json', flat.get('config.json')!],
+      [
+        'https://host/repo/unet/diffusion_pytorch_model.safetensors',
+        flat.get('diffusion_pytorch_model.safetensors')!,
+      ],
+      ['https://host/repo/scheduler/scheduler_config.json', flat.get('scheduler_config.json')!],
+    ]);
+    const requested: string[] = [];
+    const fakeFetch = (url: string) => {
+      requested.push(url);
+      const body = served.get(url);
+      return Promise.resolve({
+        ok: body !== undefined,
+        status: body ? 200 : 404,
+        arrayBuffer: () => Promise.resolve(body!.slice().buffer),
+      });
+    };
+    const files = await fetchDiffusersFolder('https://host/repo', fakeFetch);
+    expect([...files.keys()].sort()).toEqual([
+      'scheduler/scheduler_config.json',
+      'unet/config.json',
+      'unet/diffusion_pytorch_model.safetensors',
+    ]);
+    expect(requested[0]).toBe('https://host/repo/config.json');
+    const a = loadDiffusionModel(ctx, files);
+    const b = loadDiffusionModel(ctx, flat);
+    const x = Rng.fromSeed(4).fillNormal(new Float64Array(2 * a.dims));
+    expect(a.prediction).toBe('v');
+    expect(a.network(x, 321)).toEqual(b.network(x, 321));
+    a.dispose();
+    b.dispose();
+    await expect(fetchDiffusersFolder('https://host/none/', fakeFetch)).rejects.toThrow(
+      /no config.json at https:\/\/host\/none\//,
+    );
   });
 });
