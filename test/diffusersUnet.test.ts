@@ -166,3 +166,38 @@ describe('training through the diffusers network (elbo train --arch diffusers)',
     expect(worst).toBeLessThanOrEqual(1);
   });
 });
+
+describe('center_input_sample', () => {
+  it('the network on x equals the uncentred network on 2x − 1', () => {
+    const raw = JSON.parse(new TextDecoder().decode(file('v-pred', 'config.json'))) as Record<
+      string,
+      unknown
+    >;
+    const tensors = decodeSafetensors(file('v-pred', 'diffusion_pytorch_model.safetensors')).tensors;
+    const [centred, plain] = [true, false].map((center) => {
+      const net = new DiffusersUNet2D(
+        ctx,
+        parseUNet2DConfig({ ...raw, center_input_sample: center }).config,
+        Rng.fromSeed(0),
+      );
+      loadDiffusersStateDict(net, tensors);
+      return net;
+    });
+    const x = Rng.fromSeed(9).fillNormal(new Float32Array(2 * 16 * 16));
+    const run = (net: DiffusersUNet2D, v: Float32Array) =>
+      ctx.noGrad(() =>
+        ctx.scope(() => net.forward(ctx.fromArray(v, [2, 16, 16, 1]), [40, 40]).toFloat32Array()),
+      );
+    const a = run(centred, x);
+    expect(
+      relativeL2(
+        a,
+        run(
+          plain,
+          x.map((v) => 2 * v - 1),
+        ),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(relativeL2(a, run(plain, x))).toBeGreaterThan(1e-2);
+  });
+});
