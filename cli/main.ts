@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerVaeDemoCommand } from './commands/demoVae.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerSampleCommand } from './commands/sample.js';
 import { registerTrainCommand } from './commands/train.js';
 import { UserError } from './userError.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerSampleCommand(program);
   registerEvalCommand(program);
+  registerExportCommand(program);
   registerDemoCommand(program);
   registerVaeDemoCommand(program);
   return program;

@@ -11,6 +11,7 @@ export * from './math/index.js';
 export * from './checkpoint/index.js';
 export * from './data/index.js';
 export * from './eval/index.js';
+export * from './interop/index.js';
 export { Conv2d, GroupNorm, Linear } from './nn/layers.js';
 export { DEFAULT_MLP_DENOISER, MlpDenoiser, type MlpDenoiserConfig } from './nn/mlpDenoiser.js';
 export { disposeModule, type Module, parameterCount } from './nn/module.js';
@@ -24,6 +25,7 @@ export {
   UNet,
   type UNetConfig,
 } from './nn/unet.js';
+export * from './pipeline/index.js';
 export { type LineChartOptions, lineChartSvg, type Series } from './plot/lineChart.js';
 export { Rng, type RngState } from './random/rng.js';
 export * from './samplers/index.js';

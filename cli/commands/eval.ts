@@ -39,9 +39,12 @@ import {
 } from './sample.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
+import { isModelFolder } from '../modelSource.js';
+import { evaluateDiffusersFolder } from './evalDiffusers.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
+  data?: string;
   json: boolean;
   nllN: string;
   nllTerms: string;
@@ -62,6 +65,10 @@ export function registerEvalCommand(program: Command): void {
         'VAE: test-set ELBO and importance-weighted NLL (nats)',
     )
     .requiredOption('--checkpoint <file>', 'a checkpoint written by `elbo train ddpm` or `elbo train vae`')
+    .option(
+      '--data <name|dir>',
+      'a diffusers folder as --checkpoint: held-out data for the bound (bits/dim only)',
+    )
     .option('--json', 'print one JSON object on stdout', false)
     .option('--metrics <list>', 'which metrics: nll, samples, or nll,samples', 'nll,samples')
     .option('--nll-n <count>', 'held-out examples for the bound', '64')
@@ -100,6 +107,7 @@ const DDPM_EVAL_OPTIONS = ['metrics', 'nllN', 'nllTerms', 'samples', 'classifier
 const SAMPLE_METRIC_OPTIONS = ['samples', 'classifier', 'fidBootstrap', ...SAMPLER_OPTION_NAMES];
 
 async function evaluate(o: EvalOptions, command: Command): Promise<Record<string, unknown>> {
+  if (isModelFolder(o.checkpoint)) return evaluateDiffusersFolder(o);
   const state = decodeCheckpointOrExplain(o.checkpoint);
   if (isVaeState(state)) {
     refuseGivenOptions(command, [...DDPM_EVAL_OPTIONS, ...SAMPLER_OPTION_NAMES], 'to a VAE checkpoint');

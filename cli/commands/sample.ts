@@ -27,6 +27,8 @@ import { UserError } from '../userError.js';
 import { startProgress } from '../progress.js';
 import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { writeVaePictures } from './sampleVae.js';
+import { isModelFolder } from '../modelSource.js';
+import { sampleDiffusersFolder } from './sampleDiffusers.js';
 
 export interface SamplerOptions {
   sampler: string;
@@ -154,7 +156,10 @@ export function registerSampleCommand(program: Command): void {
       'draw samples from a trained DDPM (a grid or scatter plot and a trajectory) or VAE (samples, ' +
         'reconstructions, interpolations, the 2-D manifold)',
     )
-    .requiredOption('--checkpoint <file>', 'a checkpoint written by `elbo train ddpm` or `elbo train vae`')
+    .requiredOption(
+      '--checkpoint <path>',
+      'a checkpoint written by `elbo train ddpm` or `elbo train vae`, or a diffusers UNet2DModel folder',
+    )
     .option('--n <count>', 'number of samples', '64')
     .option('--seed <n>', 'random seed of the sampler', '0')
     .option('--out <dir>', 'output directory', 'out/samples')
@@ -165,11 +170,16 @@ export function registerSampleCommand(program: Command): void {
       'also write the samples as a float32 NumPy array [n, H, W, C] (images) or [n, D]',
     );
   addSamplerOptions(cmd, { sampler: 'ddim' }).action(async (o: SampleCommandOptions, command: Command) => {
-    const state = decodeCheckpointOrExplain(o.checkpoint);
     const n = parseIntOption('--n', o.n, { min: 1, max: 100000 });
     const seed = parseIntOption('--seed', o.seed);
     const threads =
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
+    if (isModelFolder(o.checkpoint)) {
+      const { out, npy } = o;
+      const sampler = (T: number) => samplerFromOptions(o, T);
+      return sampleDiffusersFolder({ dir: o.checkpoint, n, seed, out, threads, npy, sampler });
+    }
+    const state = decodeCheckpointOrExplain(o.checkpoint);
     if (isVaeState(state)) {
       const vae = state;
       refuseGivenOptions(

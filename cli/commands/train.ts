@@ -20,7 +20,13 @@ import {
 } from '../../src/train/ddpm.js';
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
-import { parseFloatOption, parseIntOption, parseListOption, refuseGivenOptions } from '../options.js';
+import {
+  parseChoice,
+  parseFloatOption,
+  parseIntOption,
+  parseListOption,
+  refuseGivenOptions,
+} from '../options.js';
 import { checkBatchFits, openResumeData, openTrainingData } from '../trainingData.js';
 import {
   type CommonTrainOptions,
@@ -30,6 +36,7 @@ import {
   runTrainingLoop,
 } from '../trainLoop.js';
 import { UserError } from '../userError.js';
+import { diffusersArchitecture } from './trainDiffusersArch.js';
 import { registerTrainClassifierCommand } from './trainClassifier.js';
 import { registerTrainVaeCommand } from './trainVae.js';
 
@@ -45,6 +52,7 @@ interface TrainOptions extends CommonTrainOptions {
   prediction: string;
   minSnr?: string;
   channels: string;
+  arch: string;
   resBlocks?: string;
   attention?: string;
   anneal?: string;
@@ -78,6 +86,12 @@ export function registerTrainCommand(program: Command): void {
         'steps (default: L_simple, every step alike)',
     )
     .option('--channels <list>', 'UNet channels per resolution level (images only)', '32,64')
+    .option(
+      '--arch <name>',
+      "images: elbo's own UNet ('elbo') or diffusers' UNet2DModel architecture ('diffusers', exports with " +
+        '`elbo export`; --res-blocks is then one count for every level)',
+      'elbo',
+    )
     .option(
       '--res-blocks <list>',
       'UNet residual blocks per level, encoder and decoder each (default: 1 per level)',
@@ -139,22 +153,29 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
     opts.attention === undefined
       ? undefined
       : parseListOption('--attention', opts.attention, { min: 0, max: levels - 1 });
+  const arch = parseChoice('--arch', opts.arch, ['elbo', 'diffusers'] as const);
+  if (arch === 'diffusers' && !isImage) throw new UserError('--arch diffusers needs image data');
   return {
     dataset: opts.data,
     dataShape,
     model: isImage
-      ? {
-          kind: 'unet',
-          unet: {
-            imageChannels: dataShape[2],
-            channels,
-            timeEmbeddingDim: 64,
-            timeHiddenDim: 128,
-            groups: 8,
-            ...(resBlocks ? { resBlocks } : {}),
-            ...(attentionLevels ? { attentionLevels } : {}),
-          },
-        }
+      ? arch === 'diffusers'
+        ? {
+            kind: 'diffusers',
+            diffusers: diffusersArchitecture(dataShape, channels, resBlocks, attentionLevels),
+          }
+        : {
+            kind: 'unet',
+            unet: {
+              imageChannels: dataShape[2],
+              channels,
+              timeEmbeddingDim: 64,
+              timeHiddenDim: 128,
+              groups: 8,
+              ...(resBlocks ? { resBlocks } : {}),
+              ...(attentionLevels ? { attentionLevels } : {}),
+            },
+          }
       : { kind: 'mlp', mlp: { dims: dataShape[0], hidden: 128, layers: 3, timeEmbeddingDim: 32 } },
     schedule: opts.schedule,
     T: parseIntOption('--diffusion-steps', opts.diffusionSteps, { min: 2, max: 100000 }),

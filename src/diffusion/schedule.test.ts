@@ -52,6 +52,17 @@ describe('beta schedules', () => {
     expect(betaSchedule('linear', 1)).toEqual(new Float64Array([1e-4]));
   });
 
+  it("scaledLinear: β = linspace(√βstart, √βend, T)² (diffusers' scaled_linear), closed form", () => {
+    assertAllClose(betaSchedule('scaledLinear', 3, { betaStart: 0.01, betaEnd: 0.09 }), [0.01, 0.04, 0.09], {
+      rtol: 1e-15,
+    });
+    // Stable Diffusion's 0.00085 … 0.012 over T = 1000: the middle entry by hand.
+    const b = betaSchedule('scaledLinear', 1000, { betaStart: 0.00085, betaEnd: 0.012 });
+    const mid = (Math.sqrt(0.00085) + ((Math.sqrt(0.012) - Math.sqrt(0.00085)) * 500) / 999) ** 2;
+    assertAllClose([b[0], b[500], b[999]], [0.00085, mid, 0.012], { rtol: 1e-14 });
+    expect(() => betaSchedule('scaledLinear', 10, { tau: 1 })).toThrow(/option 'tau' does not apply/);
+  });
+
   it('cosine: ᾱ_t = f(t+1)/f(0), f(t) = cos²((t/T + s)/(1 + s)·π/2), before the clip ([ND21] eq. 17, 1e-11)', () => {
     for (const T of [10, 1000]) {
       const s = noiseSchedule('cosine', T);
@@ -95,7 +106,7 @@ describe('beta schedules', () => {
     expect(() => betaSchedule('linear', 2.5)).toThrow(/got 2.5/);
     expect(() => betaSchedule('linear', Number.NaN)).toThrow(/got NaN/);
     expect(() => betaSchedule('quadratic' as ScheduleName, 10)).toThrow(
-      /unknown schedule 'quadratic'; expected one of 'linear', 'cosine', 'sigmoid'/,
+      /unknown schedule 'quadratic'; expected one of 'linear', 'cosine', 'sigmoid', 'scaledLinear'/,
     );
     expect(() => betaSchedule('linear', 10, { betaEnd: 1.5 })).toThrow(
       /betaEnd must be in \(0, 1\), got 1.5/,

@@ -16,11 +16,17 @@
 
 import { assertNever } from '../math/checks.js';
 
-/** The β schedules on offer. */
-export type ScheduleName = 'linear' | 'cosine' | 'sigmoid';
+/**
+ * The β schedules on offer. Against diffusers' `beta_schedule` names: 'linear' = "linear", 'cosine' (s = 0.008,
+ * maxBeta = 0.999) = "squaredcos_cap_v2", 'scaledLinear' = "scaled_linear". elbo's 'sigmoid' is NOT diffusers'
+ * "sigmoid": elbo's makes ᾱ a sigmoid of t ([Chen23] Algorithm 1), diffusers' makes β itself one
+ * (β = σ(linspace(−6, 6, T))·(β_end − β_start) + β_start, GeoDiff's schedule); a diffusers "sigmoid" model is read
+ * from its β table, not from this name.
+ */
+export type ScheduleName = 'linear' | 'cosine' | 'sigmoid' | 'scaledLinear';
 
 /** Every {@link ScheduleName}, for validating strings from the command line or a config file. */
-export const SCHEDULE_NAMES: readonly ScheduleName[] = ['linear', 'cosine', 'sigmoid'];
+export const SCHEDULE_NAMES: readonly ScheduleName[] = ['linear', 'cosine', 'sigmoid', 'scaledLinear'];
 
 /** True if `s` names a schedule. */
 export function isScheduleName(s: string): s is ScheduleName {
@@ -67,6 +73,7 @@ const ALLOWED_OPTIONS: Record<ScheduleName, readonly string[]> = {
   linear: ['betaStart', 'betaEnd', 'scaleWithT'],
   cosine: ['s', 'maxBeta'],
   sigmoid: ['start', 'end', 'tau', 'maxBeta'],
+  scaledLinear: ['betaStart', 'betaEnd'],
 };
 
 function checkOptions(name: ScheduleName, options: object): void {
@@ -90,6 +97,8 @@ function checkOpenUnit(what: string, x: number): void {
  *
  * - linear: β_t = betaStart + (betaEnd − betaStart)·t/(T − 1) ([Ho20] §4), times 1000/T if scaleWithT.
  * - cosine: ᾱ(t) = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s)·π/2), β_t = min(1 − ᾱ(t+1)/ᾱ(t), maxBeta) ([ND21] eq. 17).
+ * - scaledLinear: β_t = (√betaStart + (√betaEnd − √betaStart)·t/(T − 1))² (diffusers' "scaled_linear", the
+ *   latent-diffusion schedule; same defaults as linear).
  * - sigmoid: ᾱ(t) = γ(t/T), γ(τ) = (σ(end/τ₀) − σ((τ(end − start) + start)/τ₀))/(σ(end/τ₀) − σ(start/τ₀)),
  *   β_t = min(1 − ᾱ(t+1)/ᾱ(t), maxBeta) ([Chen23] Algorithm 1 with τ₀ = tau).
  * @see [Ho20] §4; [ND21] eq. 17; [Chen23] Algorithm 1
@@ -112,6 +121,9 @@ export function betaSchedule(name: ScheduleName, T: number, options: BetaSchedul
       break;
     case 'sigmoid':
       beta = sigmoidBeta(T, options);
+      break;
+    case 'scaledLinear':
+      beta = scaledLinearBeta(T, options);
       break;
     default:
       return assertNever(name, 'schedule name');
@@ -136,6 +148,22 @@ function linearBeta(T: number, o: LinearScheduleOptions): Float64Array {
   const beta = new Float64Array(T);
   // numpy.linspace(start, end, T): start + (end − start)·t/(T − 1), last value exactly end.
   for (let t = 0; t < T; t++) beta[t] = T === 1 ? start : start + ((end - start) * t) / (T - 1);
+  if (T > 1) beta[T - 1] = end;
+  return beta;
+}
+
+/**
+ * diffusers' "scaled_linear": β_t = linspace(√betaStart, √betaEnd, T)_t², in float64 (diffusers: float32).
+ * @see huggingface/diffusers schedulers/scheduling_ddpm.py (DDPMScheduler.__init__, beta_schedule "scaled_linear")
+ */
+function scaledLinearBeta(T: number, o: LinearScheduleOptions): Float64Array {
+  const start = o.betaStart ?? 1e-4;
+  const end = o.betaEnd ?? 0.02;
+  checkOpenUnit('scaled-linear schedule: betaStart', start);
+  checkOpenUnit('scaled-linear schedule: betaEnd', end);
+  const [a, b] = [Math.sqrt(start), Math.sqrt(end)];
+  const beta = new Float64Array(T);
+  for (let t = 0; t < T; t++) beta[t] = (T === 1 ? a : a + ((b - a) * t) / (T - 1)) ** 2;
   if (T > 1) beta[T - 1] = end;
   return beta;
 }

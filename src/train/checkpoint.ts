@@ -17,6 +17,8 @@ import {
   type SafetensorsContents,
   type SafetensorsTensor,
 } from '../checkpoint/safetensors.js';
+import type { DiffusersUNetConfig } from '../interop/diffusers/config.js';
+import { assertNever } from '../math/checks.js';
 import { mlpDenoiserWeightCount } from '../nn/mlpDenoiser.js';
 import { unetWeightLowerBound } from '../nn/unet.js';
 import { vaeWeightLowerBound } from '../vae/nets.js';
@@ -71,7 +73,27 @@ export function describeSafetensorsContents(metadata: Record<string, string>): s
 function weightLowerBound(state: ElboTrainingState): number {
   if (state.meta.kind === 'vae') return vaeWeightLowerBound(state.meta.config);
   const model: DenoiserConfig = state.meta.config.model;
-  return model.kind === 'unet' ? unetWeightLowerBound(model.unet) : mlpDenoiserWeightCount(model.mlp);
+  switch (model.kind) {
+    case 'unet':
+      return unetWeightLowerBound(model.unet);
+    case 'mlp':
+      return mlpDenoiserWeightCount(model.mlp);
+    case 'diffusers':
+      return diffusersUNetWeightLowerBound(model.diffusers);
+    default:
+      return assertNever(model, 'model kind');
+  }
+}
+
+/**
+ * A lower bound on a diffusers UNet's weights: its input and output 3×3 convolutions and, at each level, the
+ * second 3×3 convolution (channels → channels) of every down-block resnet; the real network has far more.
+ */
+function diffusersUNetWeightLowerBound(c: DiffusersUNetConfig): number {
+  const c0 = c.blockOutChannels[0];
+  let n = 9 * c.inChannels * c0 + 9 * c0 * c.outChannels;
+  for (const ch of c.blockOutChannels) n += c.layersPerBlock * 9 * ch * ch;
+  return n;
 }
 
 /** The tensors as F32 arrays, each checked finite (FormatError naming the first bad one). */

@@ -19,6 +19,7 @@
 import { z } from 'zod';
 import { FormatError } from '../checkpoint/formatError.js';
 import { PREDICTIONS } from '../diffusion/parameterization.js';
+import { validateDiffusersUNetConfig } from '../interop/diffusers/config.js';
 import { SCHEDULE_NAMES } from '../diffusion/schedule.js';
 import { ACTIVATIONS, type VaeConfig } from '../vae/config.js';
 import type { DdpmConfig } from './ddpm.js';
@@ -72,6 +73,43 @@ const mlpConfig = z.strictObject({
   timeEmbeddingDim: positive(LIMITS.width).refine((d) => d % 2 === 0, 'must be even'),
 });
 
+/** DiffusersUNetConfig (src/interop/diffusers/config.ts), for `elbo train ddpm --arch diffusers` checkpoints. */
+const diffusersConfig = z
+  .strictObject({
+    sampleSize: z.tuple([positive(LIMITS.side), positive(LIMITS.side)]).nullable(),
+    inChannels: positive(LIMITS.imageChannels),
+    outChannels: positive(2 * LIMITS.imageChannels),
+    centerInputSample: z.boolean(),
+    flipSinToCos: z.boolean(),
+    freqShift: z.number().finite(),
+    downBlockTypes: z
+      .array(z.enum(['DownBlock2D', 'AttnDownBlock2D']))
+      .min(1)
+      .max(LIMITS.levels),
+    upBlockTypes: z
+      .array(z.enum(['UpBlock2D', 'AttnUpBlock2D']))
+      .min(1)
+      .max(LIMITS.levels),
+    blockOutChannels: z.array(positive(LIMITS.width)).min(1).max(LIMITS.levels),
+    layersPerBlock: positive(LIMITS.layers),
+    midBlockScaleFactor: z.number().gt(0),
+    downsamplePadding: z.union([z.literal(0), z.literal(1)]),
+    attentionHeadDim: positive(LIMITS.width).nullable(),
+    normNumGroups: positive(LIMITS.width),
+    normEps: z.number().gt(0),
+    attnNormNumGroups: positive(LIMITS.width).nullable(),
+    addAttention: z.boolean(),
+    midBlock: z.boolean(),
+    timeEmbeddingDim: positive(LIMITS.width).nullable(),
+  })
+  .superRefine((c, ctx) => {
+    try {
+      validateDiffusersUNetConfig(c);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message, input: c });
+    }
+  });
+
 const imageShape = z.tuple([positive(LIMITS.side), positive(LIMITS.side), positive(LIMITS.imageChannels)]);
 const dataShape = z.union([imageShape, z.tuple([positive(LIMITS.vectorDims)])]);
 
@@ -85,6 +123,7 @@ export const ddpmConfigSchema = z
     model: z.discriminatedUnion('kind', [
       z.strictObject({ kind: z.literal('unet'), unet: unetConfig }),
       z.strictObject({ kind: z.literal('mlp'), mlp: mlpConfig }),
+      z.strictObject({ kind: z.literal('diffusers'), diffusers: diffusersConfig }),
     ]),
     schedule: z.enum(SCHEDULE_NAMES as [DdpmConfig['schedule'], ...DdpmConfig['schedule'][]]),
     T: int(2, LIMITS.T),
@@ -109,6 +148,10 @@ export const ddpmConfigSchema = z
       if (c.dataShape.length !== 3) issue(['dataShape'], 'a UNet needs images [H, W, C]');
       else if (c.model.unet.imageChannels !== c.dataShape[2])
         issue(['model', 'unet', 'imageChannels'], `must equal the images' ${c.dataShape[2]} channels`);
+    } else if (c.model.kind === 'diffusers') {
+      if (c.dataShape.length !== 3) issue(['dataShape'], 'a diffusers UNet needs images [H, W, C]');
+      else if (c.model.diffusers.inChannels !== c.dataShape[2])
+        issue(['model', 'diffusers', 'inChannels'], `must equal the images' ${c.dataShape[2]} channels`);
     } else if (c.dataShape.length !== 1 || c.model.mlp.dims !== c.dataShape[0]) {
       issue(
         ['model', 'mlp', 'dims'],

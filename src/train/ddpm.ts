@@ -14,6 +14,8 @@ import { assertNever } from '../math/checks.js';
 import { DEFAULT_MLP_DENOISER, MlpDenoiser, type MlpDenoiserConfig } from '../nn/mlpDenoiser.js';
 import type { Module } from '../nn/module.js';
 import { maxUNetLevels, UNet, type UNetConfig } from '../nn/unet.js';
+import { type DiffusersUNetConfig, validateDiffusersUNetConfig } from '../interop/diffusers/config.js';
+import { DiffusersUNet2D } from '../interop/diffusers/unet2d.js';
 import { Rng, type RngState } from '../random/rng.js';
 import type { BatchModel } from '../samplers/types.js';
 import { mseLoss, mul } from '../tensor/ops/elementwise.js';
@@ -24,8 +26,14 @@ import { Adam } from './optim.js';
 import { exportTrainingTensors, loadTrainingTensors, type NamedArrays } from './trainingTensors.js';
 import { warmStart, type WarmStartReport } from './warmStart.js';
 
-/** Which network predicts, and its shape. */
-export type DenoiserConfig = { kind: 'unet'; unet: UNetConfig } | { kind: 'mlp'; mlp: MlpDenoiserConfig };
+/**
+ * Which network predicts, and its shape: elbo's own UNet, an MLP for vectors, or diffusers' UNet2DModel
+ * architecture (src/interop/diffusers; a model trained with it exports to a diffusers folder, see `elbo export`).
+ */
+export type DenoiserConfig =
+  | { kind: 'unet'; unet: UNetConfig }
+  | { kind: 'mlp'; mlp: MlpDenoiserConfig }
+  | { kind: 'diffusers'; diffusers: DiffusersUNetConfig };
 
 /** A network that maps (x_t, t) to its prediction; images are [B, H, W, C], vectors [B, D]. */
 export interface Denoiser extends Module {
@@ -94,6 +102,8 @@ export function createDenoiser(ctx: Context, config: DenoiserConfig, rng: Rng): 
       return new UNet(ctx, config.unet, rng);
     case 'mlp':
       return new MlpDenoiser(ctx, { ...DEFAULT_MLP_DENOISER, ...config.mlp }, rng);
+    case 'diffusers':
+      return new DiffusersUNet2D(ctx, config.diffusers, rng);
     default:
       return assertNever(config, 'model kind');
   }
@@ -337,5 +347,16 @@ export function validateDdpmConfig(c: DdpmConfig): void {
       bad(
         `a UNet of ${levels} levels halves ${h}×${w} images below 2×2 (at most ${maxUNetLevels(h, w)} levels)`,
       );
+  }
+  if (c.model.kind === 'diffusers') {
+    const d = c.model.diffusers;
+    validateDiffusersUNetConfig(d);
+    const factor = 2 ** (d.blockOutChannels.length - 1);
+    if (c.dataShape.length !== 3 || c.dataShape[0] % factor !== 0 || c.dataShape[1] % factor !== 0)
+      bad(
+        `a diffusers UNet of ${d.blockOutChannels.length} levels needs images whose sides are multiples of ${factor}`,
+      );
+    if (d.inChannels !== c.dataShape[2] || d.outChannels !== c.dataShape[2])
+      bad(`the diffusers UNet's in/out channels must be the images' ${c.dataShape[2]}`);
   }
 }

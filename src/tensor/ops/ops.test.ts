@@ -69,6 +69,7 @@ const CASES: Case[] = [
   ['addPerImage', (x, v) => ops.addPerImage(x, v), [{ shape: [2, 3, 3, 4] }, { shape: [2, 4] }]],
   ['upsampleNearest2x', (x) => ops.upsampleNearest2x(x), [{ shape: [2, 3, 2, 4] }]],
   ['cropSpatial', (x) => ops.cropSpatial(x, 3, 2), [{ shape: [2, 4, 4, 3] }]],
+  ['padBottomRight', (x) => ops.padBottomRight(x, 1, 2), [{ shape: [2, 3, 2, 3] }]],
   ['concatChannels', (a, b) => ops.concatChannels(a, b), [{ shape: [2, 3, 3, 4] }, { shape: [2, 3, 3, 2] }]],
   ['softmax', (x) => ops.softmax(x, 0.7), [{ shape: [4, 9] }]],
   ['reshape', (x) => ops.scale(ctx.reshape(x, [6, 2]), 3), [{ shape: [3, 4] }]],
@@ -124,6 +125,26 @@ describe('forward values of the JavaScript ops', () => {
             for (let c = 0; c < C; c++)
               expect(got[((n * 3 + h) * 2 + w) * C + c]).toBe(((n * H + h) * W + w) * C + c);
       expect(() => ops.cropSpatial(x, 5, 2)).toThrow(/cannot crop \[2, 4, 5, 3\] to 5×2/);
+    });
+  });
+
+  it('padBottomRight puts x in the top-left corner and zeros below and to the right', () => {
+    ctx.scope(() => {
+      const [N, H, W, C] = [2, 3, 2, 2];
+      const x = ctx.fromArray(
+        Float32Array.from({ length: N * H * W * C }, (_, i) => i + 1),
+        [N, H, W, C],
+      );
+      const y = ops.padBottomRight(x, 1, 2);
+      expect(y.shape).toEqual([N, 4, 4, C]);
+      const got = y.toFloat32Array();
+      for (let n = 0; n < N; n++)
+        for (let h = 0; h < 4; h++)
+          for (let w = 0; w < 4; w++)
+            for (let c = 0; c < C; c++)
+              expect(got[((n * 4 + h) * 4 + w) * C + c]).toBe(
+                h < H && w < W ? ((n * H + h) * W + w) * C + c + 1 : 0,
+              );
     });
   });
 

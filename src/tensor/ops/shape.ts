@@ -1,4 +1,7 @@
-/** Layout operations on NHWC tensors: nearest upsampling, spatial crop, channel concatenation, row softmax. */
+/**
+ * Layout operations on NHWC tensors: nearest upsampling, spatial crop and zero padding, channel concatenation, row
+ * softmax.
+ */
 import type { Tensor } from '../tensor.js';
 import { assertShape } from './elementwise.js';
 
@@ -55,6 +58,27 @@ export function cropSpatial(x: Tensor, height: number, width: number): Tensor {
     copyRows(gy.view(), gx.view(), false);
     return [gx];
   });
+}
+
+/**
+ * Zero padding at the bottom and right: [N, H, W, C] → [N, H + bottom, W + right, C], x in the top-left corner
+ * (torch.nn.functional.pad(x, (0, right, 0, bottom)) in NCHW). diffusers' Downsample2D pads (0, 1, 0, 1) before
+ * its stride-2 convolution when downsample_padding is 0. Backward: the gradient's top-left corner (cropSpatial).
+ */
+export function padBottomRight(x: Tensor, bottom: number, right: number): Tensor {
+  assertShape(x, 4, 'padBottomRight (NHWC)');
+  if (!(Number.isInteger(bottom) && Number.isInteger(right) && bottom >= 0 && right >= 0))
+    throw new Error(`padBottomRight: padding must be integers ≥ 0, got ${bottom}, ${right}`);
+  const [N, H, W, C] = x.shape;
+  const ctx = x.ctx;
+  const [Hp, Wp] = [H + bottom, W + right];
+  const y = ctx.zeros([N, Hp, Wp, C]);
+  const [xv, yv] = [x.view(), y.view()];
+  for (let r = 0; r < N * H; r++) {
+    const [n, h] = [Math.floor(r / H), r % H];
+    yv.set(xv.subarray(r * W * C, (r + 1) * W * C), (n * Hp + h) * Wp * C);
+  }
+  return ctx.record(y, [x], (gy) => [cropSpatial(gy, H, W)]);
 }
 
 /** Concatenation along the last (channel) axis. Backward splits the gradient. */
