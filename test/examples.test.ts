@@ -56,7 +56,8 @@ describe('examples', () => {
 
   it('sample-mnist: three 28×28 digits from the shipped model, every one with ink', () => {
     const lines = runExample('sample-mnist', ['10']).trimEnd().split('\n');
-    expect(lines).toHaveLength(14);
+    expect(lines).toHaveLength(15);
+    expect(lines.pop()).toBe('21000 training steps, 10 network calls per digit');
     for (const line of lines) expect(line).toMatch(/^[#.]{28} {3}[#.]{28} {3}[#.]{28}$/);
     for (let d = 0; d < 3; d++) {
       const ink = lines.map((l) => l.slice(d * 31, d * 31 + 28)).join('');

@@ -26,7 +26,13 @@ import {
 import type { Spacing } from '../samplers/timesteps.js';
 import type { Context } from '../tensor/tensor.js';
 import { decodeTrainingState } from '../train/checkpoint.js';
-import { createDenoiser, ddpmSchedule, validateDdpmConfig, type Denoiser } from '../train/ddpm.js';
+import {
+  createDenoiser,
+  ddpmSchedule,
+  totalTrainingSteps,
+  validateDdpmConfig,
+  type Denoiser,
+} from '../train/ddpm.js';
 
 /** A diffusers folder as file name (relative path, '/' separated) → bytes. */
 export type DiffusersFiles = ReadonlyMap<string, Uint8Array>;
@@ -74,7 +80,7 @@ export interface DiffusionModel {
   readonly schedule: NoiseSchedule;
   readonly prediction: Prediction;
   readonly variance: VarianceType;
-  /** Optimisation steps the weights were trained for, when the source records it (elbo checkpoints do). */
+  /** Optimisation steps behind the weights (warm starts included), when the source records it (elbo checkpoints do). */
   readonly trainingSteps: number | null;
   /** Sampling defaults the source asks for (diffusers: clip_sample, timestep_spacing, steps_offset). */
   readonly defaults: { clip: boolean; spacing?: Spacing; stepsOffset?: number };
@@ -173,7 +179,7 @@ function loadElbo(ctx: Context, bytes: Uint8Array): Loaded {
     schedule: ddpmSchedule(config),
     prediction: config.prediction,
     variance: 'posterior',
-    trainingSteps: state.meta.step,
+    trainingSteps: totalTrainingSteps(state.meta),
     defaults: { clip: false },
     notes: [],
     diffusersConfig: null,
