@@ -70,6 +70,13 @@ describe('elbo CLI with diffusers folders', () => {
       'diffusion_pytorch_model.safetensors',
       'scheduler_config.json',
     ]);
+    // A second export into the same folder is refused unless --overwrite, and changes nothing.
+    const before = readFileSync(join(out, 'config.json'));
+    const again = runElbo(['export', '--checkpoint', checkpoint, '--out', out]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds config\.json.*--overwrite/);
+    expect(readFileSync(join(out, 'config.json')).equals(before)).toBe(true);
+    expect(runElbo(['export', '--checkpoint', checkpoint, '--out', out, '--overwrite']).code).toBe(0);
     const bound = (path: string, extra: string[]) => {
       const r = runElbo([
         'eval',
