@@ -34,16 +34,18 @@ export class MlpDenoiser implements Module {
     ctx: Context,
     readonly config: MlpDenoiserConfig,
     rng: Rng,
+    /** dims, or 2·dims for a network that also learns its variances (the mean first, then v). */
+    readonly outputDims = config.dims,
   ) {
     let width = config.dims + config.timeEmbeddingDim;
     for (let i = 0; i < config.layers; i++) {
       this.hidden.push(new Linear(ctx, width, config.hidden, rng));
       width = config.hidden;
     }
-    this.out = new Linear(ctx, width, config.dims, rng);
+    this.out = new Linear(ctx, width, outputDims, rng);
   }
 
-  /** x_t [B, dims], t 0-based → model output [B, dims]. */
+  /** x_t [B, dims], t 0-based → model output [B, outputDims]. */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
     let h = concatChannels(x, timestepEmbedding(x.ctx, t, this.config.timeEmbeddingDim));
     for (const layer of this.hidden) h = silu(layer.forward(h));

@@ -5,7 +5,7 @@
  * reference network of shared/bench/reference_unet.py (≈0.5 M parameters for 28×28×1), so its weights can
  * be loaded from PyTorch and compared.
  *
- * [Ho20] Ho, Jain, Abbeel 2020, arXiv:2006.11239v2 · [Vas17] Vaswani et al. 2017, arXiv:1706.03762v7
+ * [Ho20] Ho, Jain, Abbeel 2020, arXiv:2006.11239v2 · [ND21] Nichol & Dhariwal 2021, arXiv:2102.09672v1 · [Vas17] Vaswani et al. 2017, arXiv:1706.03762v7
  */
 import type { Rng } from '../random/rng.js';
 import { add, addPerImage, silu } from '../tensor/ops/elementwise.js';
@@ -163,8 +163,14 @@ export class UNet implements Module {
   readonly gnOut: GroupNorm;
   readonly convOut: Conv2d;
 
-  constructor(ctx: Context, config: UNetConfig, rng: Rng) {
+  /**
+   * `outputChannels`: imageChannels for a mean prediction only; 2·imageChannels for a network that also learns its
+   * variances ([ND21] §3.1: the mean channels first, then one v per image channel).
+   */
+  constructor(ctx: Context, config: UNetConfig, rng: Rng, outputChannels = config.imageChannels) {
     validateUNetConfig(config);
+    if (!Number.isInteger(outputChannels) || outputChannels < 1)
+      throw new Error(`invalid UNet output channels: ${outputChannels}`);
     this.config = config;
     const { channels, groups, timeEmbeddingDim, timeHiddenDim } = config;
     this.t1 = new Linear(ctx, timeEmbeddingDim, timeHiddenDim, rng);
@@ -197,11 +203,11 @@ export class UNet implements Module {
       cur = channels[l];
     }
     this.gnOut = new GroupNorm(ctx, groups, channels[0]);
-    this.convOut = new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1);
+    this.convOut = new Conv2d(ctx, channels[0], outputChannels, 3, rng, 1, 1);
   }
 
   /**
-   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps. Where a level's side is odd (7 at the third level
+   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps → [N, H, W, outputChannels]. Where a level's side is odd (7 at the third level
    * of 28×28), the stride-2 step rounds it up (7 → 4) and the decoder crops the upsampled map back (8 → 7).
    */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
