@@ -276,9 +276,11 @@ function warmStartedTrainer(ctx: Context, path: string, config: DdpmConfig, data
     data,
   );
   const report = restoreOrExplainWith(path, () => trainer.warmStartFrom(source.tensors));
-  const grown = report.newBlocks.length
-    ? `; new, starting as the identity: ${report.newBlocks.join(', ')}`
-    : '';
+  const grown =
+    (report.newBlocks.length ? `; new, starting as the identity: ${report.newBlocks.join(', ')}` : '') +
+    (report.newVarianceOutputs.length
+      ? `; new variance outputs, starting at σ² = β̃_t: ${report.newVarianceOutputs.join(', ')}`
+      : '');
   process.stderr.write(
     `starting from ${path} (step ${source.meta.step}): ${report.copied} tensors copied${grown}\n`,
   );

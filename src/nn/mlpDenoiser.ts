@@ -30,32 +30,37 @@ export const DEFAULT_MLP_DENOISER: MlpDenoiserConfig = {
 export class MlpDenoiser implements Module {
   readonly hidden: Linear[] = [];
   readonly out: Linear;
+  /** Learned variances only: the layer giving v per dimension, beside `out` (see UNet's convOutVar). */
+  readonly outVar: Linear | null;
   constructor(
     ctx: Context,
     readonly config: MlpDenoiserConfig,
     rng: Rng,
-    /** dims, or 2·dims for a network that also learns its variances (the mean first, then v). */
-    readonly outputDims = config.dims,
+    /** Whether it also outputs v per dimension ([ND21] §3.1): [B, 2·dims], the mean first. */
+    learnsVariance = false,
   ) {
     let width = config.dims + config.timeEmbeddingDim;
     for (let i = 0; i < config.layers; i++) {
       this.hidden.push(new Linear(ctx, width, config.hidden, rng));
       width = config.hidden;
     }
-    this.out = new Linear(ctx, width, outputDims, rng);
+    this.out = new Linear(ctx, width, config.dims, rng);
+    this.outVar = learnsVariance ? new Linear(ctx, width, config.dims, rng) : null;
   }
 
-  /** x_t [B, dims], t 0-based → model output [B, outputDims]. */
+  /** x_t [B, dims], t 0-based → model output [B, dims] (or [B, 2·dims]: mean, then v). */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
     let h = concatChannels(x, timestepEmbedding(x.ctx, t, this.config.timeEmbeddingDim));
     for (const layer of this.hidden) h = silu(layer.forward(h));
-    return this.out.forward(h);
+    const mean = this.out.forward(h);
+    return this.outVar ? concatChannels(mean, this.outVar.forward(h)) : mean;
   }
 
   namedParameters(prefix?: string): [string, Tensor][] {
     return collectParameters(prefix, [
       ...this.hidden.map((l, i) => [`hidden${i}`, l] as const),
       ['out', this.out],
+      ['out_var', this.outVar],
     ]);
   }
 }

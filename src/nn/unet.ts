@@ -162,15 +162,18 @@ export class UNet implements Module {
   readonly mid2: ResBlock;
   readonly gnOut: GroupNorm;
   readonly convOut: Conv2d;
+  /** Learned variances only: the conv giving v per image channel, beside convOut (see the constructor). */
+  readonly convOutVar: Conv2d | null;
 
   /**
-   * `outputChannels`: imageChannels for a mean prediction only; 2·imageChannels for a network that also learns its
-   * variances ([ND21] §3.1: the mean channels first, then one v per image channel).
+   * `learnsVariance`: the network also outputs v per image channel ([ND21] §3.1), as [N, H, W, 2C], the mean
+   * channels first. The v channels come from their own conv "conv_out_var" beside "conv_out" (improved-diffusion
+   * uses one conv of 2C outputs; the same function), so that the mean channels are computed exactly as a
+   * fixed-variance network's: a warm-started network reproduces its source's mean output bit for bit, which one
+   * conv of 2C outputs would not (its kernel sums in another order).
    */
-  constructor(ctx: Context, config: UNetConfig, rng: Rng, outputChannels = config.imageChannels) {
+  constructor(ctx: Context, config: UNetConfig, rng: Rng, learnsVariance = false) {
     validateUNetConfig(config);
-    if (!Number.isInteger(outputChannels) || outputChannels < 1)
-      throw new Error(`invalid UNet output channels: ${outputChannels}`);
     this.config = config;
     const { channels, groups, timeEmbeddingDim, timeHiddenDim } = config;
     this.t1 = new Linear(ctx, timeEmbeddingDim, timeHiddenDim, rng);
@@ -203,11 +206,14 @@ export class UNet implements Module {
       cur = channels[l];
     }
     this.gnOut = new GroupNorm(ctx, groups, channels[0]);
-    this.convOut = new Conv2d(ctx, channels[0], outputChannels, 3, rng, 1, 1);
+    this.convOut = new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1);
+    this.convOutVar = learnsVariance
+      ? new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1)
+      : null;
   }
 
   /**
-   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps → [N, H, W, outputChannels]. Where a level's side is odd (7 at the third level
+   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps → [N, H, W, C], or [N, H, W, 2C] (mean, then v) with learned variances. Where a level's side is odd (7 at the third level
    * of 28×28), the stride-2 step rounds it up (7 → 4) and the decoder crops the upsampled map back (8 → 7).
    */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
@@ -230,7 +236,9 @@ export class UNet implements Module {
       for (const block of this.decoder[l]) h = block.forward(h, te);
       h = this.decoderAttention[l]?.forward(h) ?? h;
     }
-    return this.convOut.forward(this.gnOut.forwardSilu(h));
+    const last = this.gnOut.forwardSilu(h);
+    const mean = this.convOut.forward(last);
+    return this.convOutVar ? concatChannels(mean, this.convOutVar.forward(last)) : mean;
   }
 
   namedParameters(prefix?: string): [string, Tensor][] {
@@ -251,6 +259,7 @@ export class UNet implements Module {
     for (let l = this.decoder.length - 1; l >= 0; l--)
       level(`up${l + 1}`, this.decoder[l], this.decoderAttention[l]);
     entries.push(['gn_out', this.gnOut], ['conv_out', this.convOut]);
+    if (this.convOutVar) entries.push(['conv_out_var', this.convOutVar]);
     return collectParameters(prefix, entries);
   }
 }

@@ -34,7 +34,7 @@ import {
 } from './importanceSampler.js';
 import { exportTrainingTensors, loadTrainingTensors, type NamedArrays } from './trainingTensors.js';
 import { type VlbObjective, vlbObjectiveLossAndGradient } from './vlbObjective.js';
-import { growOutputChannels, warmStart, type WarmStartReport } from './warmStart.js';
+import { warmStart, type WarmStartReport } from './warmStart.js';
 
 export type DenoiserConfig = { kind: 'unet'; unet: UNetConfig } | { kind: 'mlp'; mlp: MlpDenoiserConfig };
 
@@ -119,14 +119,12 @@ export function createDenoiser(
   rng: Rng,
   variance: VarianceKind = 'fixed',
 ): Denoiser {
-  const factor = variance === 'learned-range' ? 2 : 1;
+  const learned = variance === 'learned-range';
   switch (config.kind) {
     case 'unet':
-      return new UNet(ctx, config.unet, rng, factor * config.unet.imageChannels);
-    case 'mlp': {
-      const mlp = { ...DEFAULT_MLP_DENOISER, ...config.mlp };
-      return new MlpDenoiser(ctx, mlp, rng, factor * mlp.dims);
-    }
+      return new UNet(ctx, config.unet, rng, learned);
+    case 'mlp':
+      return new MlpDenoiser(ctx, { ...DEFAULT_MLP_DENOISER, ...config.mlp }, rng, learned);
     default:
       return assertNever(config, 'model kind');
   }
@@ -196,17 +194,13 @@ export class DdpmTrainer {
   /**
    * Before the first step: takes a trained checkpoint's EMA weights (tensors "ema.*") into the model and its
    * EMA, new residual blocks and attention layers starting as the identity (warmStart.ts); Adam starts afresh.
-   * A fixed-variance checkpoint grows into this learned-variance network: its output layer gains the v channels
-   * (growOutputChannels, v = −1: Σ = β̃_t, today's sampling variance).
+   * A fixed-variance checkpoint grows into this learned-variance network: the new v output layer starts at
+   * v = −1 (Σ = β̃_t, today's sampling variance; warmStart.ts GROWN_VARIANCE_V).
    */
   warmStartFrom(tensors: NamedArrays): WarmStartReport {
     if (this.step !== 0)
       throw new Error(`warm start only before training (this trainer is at step ${this.step})`);
-    const out = this.config.model.kind === 'unet' ? 'conv_out' : 'out';
-    const source = this.learnsVariance
-      ? growOutputChannels(tensors, `ema.${out}`, this.outputChannels())
-      : tensors;
-    const report = warmStart(this.model, source, 'ema.');
+    const report = warmStart(this.model, tensors, 'ema.');
     copyParameters(this.ctx, this.model, this.ema);
     return report;
   }
@@ -253,10 +247,9 @@ export class DdpmTrainer {
     return [batch, ...this.config.dataShape];
   }
 
-  /** Channels of the data (last axis of dataShape) and of the network's output (twice as many if learned). */
-  private outputChannels(): { data: number; out: number } {
-    const data = this.config.dataShape[this.config.dataShape.length - 1];
-    return { data, out: this.learnsVariance ? 2 * data : data };
+  /** Channels of the data: the last axis of dataShape (the network outputs as many again of v if learned). */
+  private dataChannels(): number {
+    return this.config.dataShape[this.config.dataShape.length - 1];
   }
 
   /**
@@ -332,7 +325,7 @@ export class DdpmTrainer {
         objective,
         { x0, xt, t, target, mseWeight, importanceWeight: drawn?.weight },
         out.view(),
-        this.outputChannels().data,
+        this.dataChannels(),
       );
       ctx.backward(out, ctx.fromArray(r.grad, out.shape));
       return { loss: r.loss, mse: r.mse, vlbBpd: r.vlbBpd, terms: { t, bpd: r.termBpd } };
@@ -346,7 +339,7 @@ export class DdpmTrainer {
    */
   batchModel(useEma = true): BatchModel {
     const net = useEma ? this.ema : this.model;
-    const channels = this.outputChannels().data;
+    const channels = this.dataChannels();
     return (xt, t) => {
       const B = xt.length / this.dims;
       return this.ctx.noGrad(() =>
