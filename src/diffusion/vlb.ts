@@ -11,31 +11,30 @@
  * L_{t} in paper numbering shifted by one. The seed note 002 drops L_0 and L_T "as unimportant"; for a
  * likelihood they are needed, and are here.
  *
+ * Each term is evaluated by vlbTermWithGradient (vlbTerm.ts), the function the L_hybrid/L_vlb objectives train
+ * with, so the bound and the training loss are one formula. With learned variances ([ND21] §3.1) the model
+ * returns its mean outputs followed by its v outputs, and each element gets its own log Σ_θ (eq. 15).
+ *
  * [Ho20] arXiv:2006.11239v2 · [ND21] arXiv:2102.09672v1 (§2, improved-diffusion `_vb_terms_bpd`)
  */
-import {
-  discretizedGaussianLogLikelihood,
-  gaussianLogProb,
-  klToStandardNormal,
-  normalKlSum,
-} from '../math/gaussian.js';
+import { klToStandardNormal } from '../math/gaussian.js';
 import type { Rng } from '../random/rng.js';
-import { reverseMean, reverseVariance } from '../samplers/ancestral.js';
 import type { BatchModel, ReverseVariance } from '../samplers/types.js';
 import { qSample } from './forward.js';
 import type { Prediction } from './parameterization.js';
-import { qPosteriorMeanVariance } from './posterior.js';
 import type { NoiseSchedule } from './schedule.js';
+import { type DataKind, vlbTermWithGradient } from './vlbTerm.js';
 
 export interface VlbOptions {
   prediction: Prediction;
   /**
-   * σ_t² of p_θ(x_{t−1} | x_t): β̃_t or β_t (the fixed choices of [Ho20]), or a model's own log σ_t² per
-   * code timestep (learned variances, [ND21] §3.1; or the exact reverse variance in analytic tests).
+   * σ_t² of p_θ(x_{t−1} | x_t): β̃_t or β_t (the fixed choices of [Ho20]), a log σ_t² per code timestep (the
+   * exact reverse variance in analytic tests), or 'learned-range': the model's own per-element variances
+   * ([ND21] eq. 15), the model returning 2·batch·dims values (all mean outputs, then all v).
    */
-  variance: ReverseVariance | { logVar: (t: number) => number };
+  variance: ReverseVariance | { logVar: (t: number) => number } | 'learned-range';
   /** 'discrete8bit': x0 are 8-bit values scaled to [−1, 1] (bin width 2/255); 'continuous': a density. */
-  data: 'discrete8bit' | 'continuous';
+  data: DataKind;
   /**
    * Which L_{t−1} terms to evaluate: 'all' (T − 1 model calls per batch) or K strata: the timesteps
    * 1..T−1 split into K equal blocks, one uniform draw per block weighted by the block's size (unbiased).
@@ -55,13 +54,20 @@ export interface VlbResult {
   total: Float64Array;
 }
 
-/** The reverse-process log variance at code timestep t (β̃ clipped at t = 0, as improved-diffusion). */
-function reverseLogVar(schedule: NoiseSchedule, t: number, variance: VlbOptions['variance']): number {
+/**
+ * A fixed reverse-process log variance at code timestep t: β̃_t clipped at t = 0, or β_t with β̃_1 at t = 0
+ * (improved-diffusion's FIXED_LARGE, after [Ho20]'s code), or the given function.
+ */
+function fixedReverseLogVar(
+  schedule: NoiseSchedule,
+  t: number,
+  variance: ReverseVariance | { logVar: (t: number) => number },
+): number {
   if (typeof variance === 'object') return variance.logVar(t);
   if (variance === 'posterior') return schedule.posteriorLogVarianceClipped[t];
   return t === 0
     ? (schedule.posteriorLogVarianceClipped[1] ?? Math.log(schedule.beta[0]))
-    : Math.log(reverseVariance(schedule, t, variance));
+    : Math.log(schedule.beta[t]);
 }
 
 /** Code timesteps whose L_{t−1} terms are evaluated, with weights (see VlbOptions.terms). */
@@ -113,35 +119,43 @@ export function negativeElbo(
     for (let b = 0; b < batch; b++) qSample(schedule, slice(x0, b), t, slice(eps, b), slice(xt, b));
     return xt;
   };
-  const model_mean = (xt: Float64Array, t: number) =>
-    reverseMean(schedule, options.prediction, xt, t, model(xt, t), 'eps', false);
+  const n = x0.length;
+  /** L at code timestep t (L_{t−1} for t ≥ 1, the decoder term for t = 0) per example, in nats. */
+  const termAt = (t: number): Float64Array => {
+    const xt = noisy(t);
+    const out = model(xt, t);
+    const learned = options.variance === 'learned-range';
+    if (out.length !== (learned ? 2 * n : n))
+      throw new Error(
+        `negativeElbo: the model returned ${out.length} values for ${n} inputs` +
+          (learned ? ' (learned variances: twice as many, the means then v)' : ''),
+      );
+    const fixed =
+      options.variance === 'learned-range'
+        ? null
+        : { logVar: fixedReverseLogVar(schedule, t, options.variance) };
+    const nats = new Float64Array(batch);
+    for (let b = 0; b < batch; b++) {
+      const range = (offset: number) =>
+        Float64Array.from({ length: dims }, (_, i) => out[offset + b * dims + i]);
+      nats[b] = vlbTermWithGradient(schedule, options.prediction, options.data, {
+        t,
+        x0: slice(x0, b),
+        xt: slice(xt, b),
+        meanOut: range(0),
+        variance: fixed ?? range(n),
+      });
+    }
+    return nats;
+  };
   const terms = new Map<number, { nats: Float64Array; weight: number }>();
   const steps = vlbTimesteps(T, options.terms, rng);
   steps.forEach(({ t, weight }, i) => {
-    const xt = noisy(t);
-    const mean = model_mean(xt, t);
-    const logVar = reverseLogVar(schedule, t, options.variance);
-    const nats = new Float64Array(batch);
-    for (let b = 0; b < batch; b++) {
-      const q = qPosteriorMeanVariance(schedule, slice(x0, b), slice(xt, b), t);
-      nats[b] = normalKlSum(q.mean, q.logVar, slice(mean, b), logVar);
-    }
-    terms.set(t, { nats, weight });
+    terms.set(t, { nats: termAt(t), weight });
     options.onTerm?.(i + 1, steps.length + 1);
   });
   // Decoder term at code t = 0: −log p(x0 | x_1).
-  const x1 = noisy(0);
-  const mean0 = model_mean(x1, 0);
-  const logVar0 = reverseLogVar(schedule, 0, options.variance);
-  const decoder = new Float64Array(batch);
-  for (let b = 0; b < batch; b++) {
-    if (options.data === 'discrete8bit') {
-      const ll = discretizedGaussianLogLikelihood(slice(x0, b), slice(mean0, b), 0.5 * logVar0);
-      decoder[b] = -ll.reduce((s, v) => s + v, 0);
-    } else {
-      decoder[b] = -gaussianLogProb(slice(x0, b), slice(mean0, b), logVar0);
-    }
-  }
+  const decoder = termAt(0);
   options.onTerm?.(steps.length + 1, steps.length + 1);
   const total = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {

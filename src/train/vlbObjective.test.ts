@@ -54,7 +54,8 @@ describe('vlbObjectiveLossAndGradient', () => {
       assertAllClose(r.grad[j], num, { rtol: 1e-5, atol: 1e-8 }, `element ${j}`);
     }
     // The loss is the importance-weighted mean of T·L_b.
-    const expected = b.importanceWeight!.reduce((s, w, i) => s + w * schedule.T * r.termBpd[i], 0) / B;
+    const expected =
+      Array.from(b.importanceWeight!).reduce((s, w, i) => s + w * schedule.T * r.termBpd[i], 0) / B;
     assertAllClose(r.loss, expected, { rtol: 1e-13 });
   });
 
