@@ -3,6 +3,7 @@
  * picture of them (a PNG grid for images, an SVG scatter plot for 2-D data) and a denoising trajectory
  * (x_t at chosen t for a few samples). A VAE checkpoint gets its own pictures (cli/commands/sampleVae.ts).
  */
+import { meanOutputs } from '../../src/diffusion/learnedVariance.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
@@ -131,7 +132,9 @@ export function drawAndWrite(
   const { config, schedule } = trainer;
   const dims = config.dataShape.reduce((a, b) => a * b, 1);
   const rng = Rng.fromSeed(seed);
-  const model = trainer.batchModel(ema);
+  // The samplers here use fixed variances (DDIM ignores Σ_θ): they see a learned model's mean outputs.
+  const model =
+    config.variance === 'learned-range' ? meanOutputs(trainer.batchModel(ema)) : trainer.batchModel(ema);
   const T = schedule.T;
   const recordAt = [T, ...[0.8, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05].map((f) => Math.round(f * T)), -1];
   const all = new Float64Array(n * dims);

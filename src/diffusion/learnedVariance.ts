@@ -115,3 +115,21 @@ export function joinLearnedRangeOutput(
   }
   return out;
 }
+
+/**
+ * A learned-variance model (returning 2·batch·dims values: the means, then v) seen through its mean outputs only,
+ * for code that uses fixed variances: DDIM ignores Σ_θ, and a bound or ancestral chain with σ² = β̃_t or β_t
+ * needs only the mean.
+ */
+export function meanOutputs(
+  model: (xt: Float64Array, t: number) => ArrayLike<number>,
+): (xt: Float64Array, t: number) => Float64Array {
+  return (xt, t) => {
+    const out = model(xt, t);
+    if (out.length !== 2 * xt.length)
+      throw new Error(
+        `meanOutputs: a learned-variance model returns 2×${xt.length} values, got ${out.length}`,
+      );
+    return Float64Array.from({ length: xt.length }, (_, i) => out[i]);
+  };
+}

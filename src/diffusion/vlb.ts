@@ -25,6 +25,9 @@ import type { Prediction } from './parameterization.js';
 import type { NoiseSchedule } from './schedule.js';
 import { type DataKind, vlbTermWithGradient } from './vlbTerm.js';
 
+/** How the timesteps 1 … T−1 are cut into strata (see vlbStrata); absent: 'uniform'. */
+export type StrataSpacing = 'uniform' | 'log';
+
 export interface VlbOptions {
   prediction: Prediction;
   /**
@@ -37,9 +40,10 @@ export interface VlbOptions {
   data: DataKind;
   /**
    * Which L_{t−1} terms to evaluate: 'all' (T − 1 model calls per batch) or K strata: the timesteps
-   * 1..T−1 split into K equal blocks, one uniform draw per block weighted by the block's size (unbiased).
+   * 1..T−1 split into K blocks (equal, or log-spaced: vlbStrata), one uniform draw per block weighted by the
+   * block's size (unbiased for the sum of all terms).
    */
-  terms: 'all' | { strata: number };
+  terms: 'all' | { strata: number; spacing?: StrataSpacing };
   onTerm?: (done: number, total: number) => void;
 }
 
@@ -70,23 +74,35 @@ function fixedReverseLogVar(
     : Math.log(schedule.beta[t]);
 }
 
-/** Code timesteps whose L_{t−1} terms are evaluated, with weights (see VlbOptions.terms). */
+/**
+ * The K strata of the timesteps 1 … T−1 as [lo, hi) blocks. 'uniform': K blocks of (nearly) equal size. 'log':
+ * block edges at T^{j/K}, rounded and kept strictly increasing, so the first blocks are single timesteps —
+ * evaluated exactly — and the blocks widen where the terms are small and vary slowly (the terms of a bound fall
+ * by orders of magnitude over the first timesteps, so uniform blocks there carry most of the variance).
+ */
+export function vlbStrata(T: number, k: number, spacing: StrataSpacing): [lo: number, hi: number][] {
+  if (!Number.isInteger(k) || k < 1 || k > T - 1)
+    throw new Error(`strata must be an integer in [1, ${T - 1}], got ${k}`);
+  const edges = [1];
+  for (let j = 1; j <= k; j++) {
+    const raw = spacing === 'log' ? Math.round(T ** (j / k)) : 1 + Math.floor((j * (T - 1)) / k);
+    // Strictly increasing, and room left for the remaining k − j blocks of at least one timestep.
+    edges.push(j === k ? T : Math.min(Math.max(raw, edges[j - 1] + 1), T - (k - j)));
+  }
+  return edges.slice(0, k).map((lo, j) => [lo, edges[j + 1]]);
+}
+
+/** Code timesteps whose L_{t−1} terms are evaluated, with weights (see VlbOptions.terms): one uniform draw per stratum, weighted by its size. */
 export function vlbTimesteps(
   T: number,
   terms: VlbOptions['terms'],
   rng: Rng,
 ): { t: number; weight: number }[] {
   if (terms === 'all') return Array.from({ length: T - 1 }, (_, i) => ({ t: i + 1, weight: 1 }));
-  const k = terms.strata;
-  if (!Number.isInteger(k) || k < 1 || k > T - 1)
-    throw new Error(`strata must be an integer in [1, ${T - 1}], got ${k}`);
-  const out: { t: number; weight: number }[] = [];
-  for (let j = 0; j < k; j++) {
-    const lo = 1 + Math.floor((j * (T - 1)) / k);
-    const hi = 1 + Math.floor(((j + 1) * (T - 1)) / k); // exclusive
-    out.push({ t: lo + rng.int(hi - lo), weight: hi - lo });
-  }
-  return out;
+  return vlbStrata(T, terms.strata, terms.spacing ?? 'uniform').map(([lo, hi]) => ({
+    t: lo + rng.int(hi - lo),
+    weight: hi - lo,
+  }));
 }
 
 /**
@@ -134,10 +150,10 @@ export function negativeElbo(
       options.variance === 'learned-range'
         ? null
         : { logVar: fixedReverseLogVar(schedule, t, options.variance) };
+    const values = out instanceof Float64Array ? out : Float64Array.from(out);
     const nats = new Float64Array(batch);
     for (let b = 0; b < batch; b++) {
-      const range = (offset: number) =>
-        Float64Array.from({ length: dims }, (_, i) => out[offset + b * dims + i]);
+      const range = (offset: number) => values.subarray(offset + b * dims, offset + (b + 1) * dims);
       nats[b] = vlbTermWithGradient(schedule, options.prediction, options.data, {
         t,
         x0: slice(x0, b),
@@ -164,4 +180,92 @@ export function negativeElbo(
     total[b] = s;
   }
   return { prior, decoder, terms, total };
+}
+
+/** The bound over a data set: its mean per example with a standard error, and the mean of each part (nats). */
+export interface NegativeElboEstimate {
+  mean: number;
+  se: number;
+  prior: number;
+  decoder: number;
+  /** Per evaluated code timestep t ≥ 1: the mean L_{t−1} over the examples it was evaluated on. */
+  perT: Map<number, number>;
+}
+
+/**
+ * How many batches `estimateNegativeElbo` should split n examples into: batches of at most 64; with stratified
+ * terms at least 2 (the standard error then comes from the spread between batches).
+ */
+export function nllBatches(n: number, terms: VlbOptions['terms']): number {
+  return Math.max(Math.ceil(n / 64), terms === 'all' ? 1 : Math.min(2, n));
+}
+
+/**
+ * The negative ELBO of n examples (x0 flattened [n·dims]) in `batches` batches whose sizes differ by at most one:
+ * the mean over the examples (unbiased for the full chain's expectation with stratified terms too), its standard
+ * error, and its parts. With every term ('all') the examples' totals are independent and the standard error is
+ * theirs. With stratified timesteps, all examples of a batch share the batch's timestep draws, so their totals
+ * are correlated: the batches are the independent replicates, and the standard error is the spread of the batch
+ * means over √batches (it needs ≥ 2 batches; equal sizes up to one example make the batch means exchangeable).
+ * @see [Ho20] eq. 5; [ND21] §3.3 (the bound over timesteps as an expectation)
+ */
+export function estimateNegativeElbo(
+  schedule: NoiseSchedule,
+  model: BatchModel,
+  x0: Float64Array,
+  n: number,
+  batches: number,
+  rng: Rng,
+  options: VlbOptions & { onBatch?: (done: number, total: number) => void },
+): NegativeElboEstimate {
+  const dims = x0.length / n;
+  if (!Number.isInteger(dims) || !(Number.isInteger(batches) && batches >= 1 && batches <= n))
+    throw new Error(
+      `estimateNegativeElbo: ${x0.length} values, ${n} examples, ${batches} batches do not fit`,
+    );
+  if (options.terms !== 'all' && batches < 2)
+    throw new Error('estimateNegativeElbo: stratified terms need at least 2 batches for a standard error');
+  const start = (b: number) => Math.round((b * n) / batches);
+  const totals: number[] = [];
+  const batchMeans: number[] = [];
+  const perT = new Map<number, { sum: number; count: number }>();
+  let prior = 0;
+  let decoder = 0;
+  const sum = (a: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i];
+    return s;
+  };
+  for (let b = 0; b < batches; b++) {
+    const size = start(b + 1) - start(b);
+    const r = negativeElbo(
+      schedule,
+      model,
+      x0.subarray(start(b) * dims, start(b + 1) * dims),
+      size,
+      rng,
+      options,
+    );
+    totals.push(...r.total);
+    batchMeans.push(sum(r.total) / size);
+    prior += sum(r.prior);
+    decoder += sum(r.decoder);
+    for (const [t, { nats }] of r.terms) {
+      const e = perT.get(t) ?? { sum: 0, count: 0 };
+      perT.set(t, { sum: e.sum + sum(nats), count: e.count + size });
+    }
+    options.onBatch?.(b + 1, batches);
+  }
+  const standardError = (xs: number[]) => {
+    const m = xs.reduce((a, v) => a + v, 0) / xs.length;
+    const v = xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1);
+    return Math.sqrt(v / xs.length);
+  };
+  return {
+    mean: sum(totals) / n,
+    se: options.terms === 'all' ? standardError(totals) : standardError(batchMeans),
+    prior: prior / n,
+    decoder: decoder / n,
+    perT: new Map([...perT].map(([t, e]) => [t, e.sum / e.count])),
+  };
 }
