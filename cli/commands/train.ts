@@ -62,7 +62,8 @@ export function registerTrainCommand(program: Command): void {
   train
     .command('ddpm')
     .description(
-      'train a denoising diffusion model with L_simple (ε, x0 or v prediction), optionally Min-SNR-weighted',
+      'train a denoising diffusion model with L_simple (ε, x0 or v prediction), optionally Min-SNR-weighted, ' +
+        'or with learned variances on L_hybrid or L_vlb (--objective)',
     )
     .option(
       '--data <name|dir>',
