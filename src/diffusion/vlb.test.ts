@@ -105,15 +105,18 @@ describe('estimateNegativeElbo on Gaussian data', () => {
     expect(uniform.sd).toBeGreaterThan(3 * log.sd);
   });
 
-  it('needs two batches for a stratified standard error', () => {
-    expect(() =>
-      estimateNegativeElbo(schedule, optimalEps, x0, n, 1, Rng.fromSeed(3), {
-        ...options,
-        terms: { strata: 5 },
-      }),
-    ).toThrow(/at least 2 batches/);
+  it('splits stratified estimates into ≥ 16 batches for the standard error (NaN from one batch)', () => {
+    const one = estimateNegativeElbo(schedule, optimalEps, x0, n, 1, Rng.fromSeed(3), {
+      ...options,
+      terms: { strata: 5 },
+    });
+    expect(one.se).toBeNaN();
+    expect(Number.isFinite(one.mean)).toBe(true);
     expect(nllBatches(1000, { strata: 10 })).toBe(16);
-    expect(nllBatches(10, { strata: 10 })).toBe(2);
-    expect(nllBatches(10, 'all')).toBe(1);
+    expect(nllBatches(2000, { strata: 10 })).toBe(32);
+    expect(nllBatches(64, { strata: 10 })).toBe(16);
+    expect(nllBatches(10, { strata: 10 })).toBe(10);
+    expect(nllBatches(1, { strata: 10 })).toBe(1);
+    expect(nllBatches(100, 'all')).toBe(2);
   });
 });

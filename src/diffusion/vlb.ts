@@ -192,12 +192,16 @@ export interface NegativeElboEstimate {
   perT: Map<number, number>;
 }
 
+/** Batches (replicates) a stratified estimate is split into at least, for its standard error's sake. */
+export const MIN_STRATIFIED_BATCHES = 16;
+
 /**
  * How many batches `estimateNegativeElbo` should split n examples into: batches of at most 64; with stratified
- * terms at least 2 (the standard error then comes from the spread between batches).
+ * terms at least MIN_STRATIFIED_BATCHES (or n), since the standard error then comes from the spread between
+ * batches, and a spread of 2 or 3 batch means is itself too noisy to report.
  */
 export function nllBatches(n: number, terms: VlbOptions['terms']): number {
-  return Math.max(Math.ceil(n / 64), terms === 'all' ? 1 : Math.min(2, n));
+  return Math.max(Math.ceil(n / 64), terms === 'all' ? 1 : Math.min(MIN_STRATIFIED_BATCHES, n));
 }
 
 /**
@@ -206,7 +210,7 @@ export function nllBatches(n: number, terms: VlbOptions['terms']): number {
  * error, and its parts. With every term ('all') the examples' totals are independent and the standard error is
  * theirs. With stratified timesteps, all examples of a batch share the batch's timestep draws, so their totals
  * are correlated: the batches are the independent replicates, and the standard error is the spread of the batch
- * means over √batches (it needs ≥ 2 batches; equal sizes up to one example make the batch means exchangeable).
+ * means over √batches (NaN for one batch; equal sizes up to one example make the batch means exchangeable).
  * @see [Ho20] eq. 5; [ND21] §3.3 (the bound over timesteps as an expectation)
  */
 export function estimateNegativeElbo(
@@ -223,8 +227,6 @@ export function estimateNegativeElbo(
     throw new Error(
       `estimateNegativeElbo: ${x0.length} values, ${n} examples, ${batches} batches do not fit`,
     );
-  if (options.terms !== 'all' && batches < 2)
-    throw new Error('estimateNegativeElbo: stratified terms need at least 2 batches for a standard error');
   const start = (b: number) => Math.round((b * n) / batches);
   const totals: number[] = [];
   const batchMeans: number[] = [];
@@ -263,7 +265,8 @@ export function estimateNegativeElbo(
   };
   return {
     mean: sum(totals) / n,
-    se: options.terms === 'all' ? standardError(totals) : standardError(batchMeans),
+    se:
+      options.terms === 'all' ? standardError(totals) : batches < 2 ? Number.NaN : standardError(batchMeans),
     prior: prior / n,
     decoder: decoder / n,
     perT: new Map([...perT].map(([t, e]) => [t, e.sum / e.count])),
