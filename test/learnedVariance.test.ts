@@ -8,39 +8,21 @@ import { toy2d } from '../src/data/toy2d.js';
 import { meanOutputs } from '../src/diffusion/learnedVariance.js';
 import { estimateNegativeElbo } from '../src/diffusion/vlb.js';
 import { GROWN_VARIANCE_V } from '../src/train/warmStart.js';
-import { Rng, type RngState } from '../src/random/rng.js';
+import { Rng } from '../src/random/rng.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
-import { type BatchSource, type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
+import { type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
+import { SeededBatches } from './helpers/batchSources.js';
 import { startTestEngine } from './helpers/engine.js';
 
 const { ctx } = await startTestEngine({ threads: 2 });
 
-class Moons implements BatchSource {
-  rng = Rng.fromSeed(9);
-  next(n: number) {
-    return toy2d('two-moons', n, this.rng);
-  }
-  getState() {
-    return this.rng.state();
-  }
-  setState(s: unknown) {
-    this.rng = Rng.fromState(s as RngState);
-  }
-}
-
+const moons = () => new SeededBatches(9, (n, rng) => toy2d('two-moons', n, rng));
 /** 8-bit 8×8 images in [−1, 1]. */
-class Pixels implements BatchSource {
-  rng = Rng.fromSeed(10);
-  next(n: number) {
-    return Float32Array.from({ length: n * 64 }, () => this.rng.int(256) / 127.5 - 1);
-  }
-  getState() {
-    return this.rng.state();
-  }
-  setState(s: unknown) {
-    this.rng = Rng.fromState(s as RngState);
-  }
-}
+const pixels = () =>
+  new SeededBatches(10, (n, rng) => Float32Array.from({ length: n * 64 }, () => rng.int(256) / 127.5 - 1));
+/** x0 ~ N(μ, s²) in one dimension. */
+const gaussianPoints = (mu: number, s: number, seed = 21) =>
+  new SeededBatches(seed, (n, rng) => Float32Array.from(rng.fillNormal(new Float64Array(n), mu, s)));
 
 const MLP: DdpmConfig = {
   dataset: 'two-moons',
@@ -75,10 +57,10 @@ const params = (t: DdpmTrainer) => t.exportState().tensors;
 
 describe('learned variances in DdpmTrainer', () => {
   it('warm start: the grown UNet outputs the old mean bit for bit and v = −1 (Σ = β̃) everywhere', () => {
-    const fixed = new DdpmTrainer(ctx, UNET, new Pixels());
+    const fixed = new DdpmTrainer(ctx, UNET, pixels());
     for (let i = 0; i < 3; i++) fixed.trainStep();
     const tensors = fixed.exportState().tensors;
-    const grown = new DdpmTrainer(ctx, { ...UNET, ...HYBRID, seed: 5 }, new Pixels());
+    const grown = new DdpmTrainer(ctx, { ...UNET, ...HYBRID, seed: 5 }, pixels());
     const xt = Rng.fromSeed(1).fillNormal(new Float64Array(2 * 64));
     const before = grown.batchModel()(xt, 30);
     const report = grown.warmStartFrom(tensors);
@@ -101,9 +83,9 @@ describe('learned variances in DdpmTrainer', () => {
   });
 
   it('a learned-variance source warm-starts a learned-variance network unchanged', () => {
-    const a = new DdpmTrainer(ctx, { ...UNET, ...HYBRID }, new Pixels());
+    const a = new DdpmTrainer(ctx, { ...UNET, ...HYBRID }, pixels());
     a.trainStep();
-    const b = new DdpmTrainer(ctx, { ...UNET, ...HYBRID, seed: 9 }, new Pixels());
+    const b = new DdpmTrainer(ctx, { ...UNET, ...HYBRID, seed: 9 }, pixels());
     b.warmStartFrom(a.exportState().tensors);
     const xt = Rng.fromSeed(2).fillNormal(new Float64Array(64));
     expect(Array.from(b.batchModel()(xt, 7))).toEqual(Array.from(a.batchModel()(xt, 7)));
@@ -117,9 +99,9 @@ describe('learned variances in DdpmTrainer', () => {
   ] as const)('%s: 2N steps equal N steps, checkpoint, restore, N steps — bit for bit', (_, extra) => {
     const config = { ...MLP, ...extra };
     const N = 20; // T = 20, 32 draws a step: the importance sampler's histories fill within N steps
-    const straight = new DdpmTrainer(ctx, config, new Moons());
+    const straight = new DdpmTrainer(ctx, config, moons());
     for (let i = 0; i < 2 * N; i++) straight.trainStep();
-    const first = new DdpmTrainer(ctx, config, new Moons());
+    const first = new DdpmTrainer(ctx, config, moons());
     for (let i = 0; i < N; i++) first.trainStep();
     const state = first.exportState();
     if (extra.objective.kind === 'vlb') {
@@ -128,7 +110,7 @@ describe('learned variances in DdpmTrainer', () => {
     } else {
       expect(state.meta.timestepSampler).toBeUndefined();
     }
-    const resumed = DdpmTrainer.restore(ctx, decodeTrainingState(encodeTrainingState(state)), new Moons());
+    const resumed = DdpmTrainer.restore(ctx, decodeTrainingState(encodeTrainingState(state)), moons());
     first.dispose();
     for (let i = 0; i < N; i++) resumed.trainStep();
     const a = params(straight);
@@ -140,8 +122,8 @@ describe('learned variances in DdpmTrainer', () => {
   });
 
   it("objective 'simple' given explicitly is the L_simple path: the same weights bit for bit", () => {
-    const plain = new DdpmTrainer(ctx, MLP, new Moons());
-    const explicit = new DdpmTrainer(ctx, { ...MLP, objective: { kind: 'simple' } }, new Moons());
+    const plain = new DdpmTrainer(ctx, MLP, moons());
+    const explicit = new DdpmTrainer(ctx, { ...MLP, objective: { kind: 'simple' } }, moons());
     for (let i = 0; i < 5; i++) expect(explicit.trainStep().loss).toBe(plain.trainStep().loss);
     for (const [name, v] of params(plain)) expect(params(explicit).get(name)!.data, name).toEqual(v.data);
     plain.dispose();
@@ -160,24 +142,6 @@ describe('learned variances in DdpmTrainer', () => {
   });
 });
 
-/** x0 ~ N(μ, s²) in one dimension. */
-class GaussianPoints implements BatchSource {
-  constructor(
-    readonly mu: number,
-    readonly s: number,
-    public rng = Rng.fromSeed(21),
-  ) {}
-  next(n: number) {
-    return Float32Array.from(this.rng.fillNormal(new Float64Array(n), this.mu, this.s));
-  }
-  getState() {
-    return this.rng.state();
-  }
-  setState(s: unknown) {
-    this.rng = Rng.fromState(s as RngState);
-  }
-}
-
 describe('L_vlb on Gaussian data', () => {
   it('a small MLP trained on L_vlb closes > 80 % of the gap between the β̃ bound and the true NLL', () => {
     const MU = 0.3;
@@ -195,10 +159,10 @@ describe('L_vlb on Gaussian data', () => {
       emaDecay: 0.99,
       ...VLB,
     };
-    const trainer = new DdpmTrainer(ctx, config, new GaussianPoints(MU, S));
+    const trainer = new DdpmTrainer(ctx, config, gaussianPoints(MU, S));
     for (let i = 0; i < STEPS_VLB; i++) trainer.trainStep();
     const n = 1000;
-    const x0 = new GaussianPoints(MU, S, Rng.fromSeed(99)).next(n);
+    const x0 = gaussianPoints(MU, S, 99).next(n);
     const points = Float64Array.from(x0);
     const nll =
       points.reduce((a, x) => a + 0.5 * Math.log(2 * Math.PI * S * S) + (x - MU) ** 2 / (2 * S * S), 0) / n;

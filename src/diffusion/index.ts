@@ -1,5 +1,6 @@
 /** DDPM mathematics in float64: schedules, the forward process, its posterior, parameterizations. */
 export * from './forward.js';
+export * from './gaussianData.js';
 export * from './learnedVariance.js';
 export * from './lossWeight.js';
 export * from './parameterization.js';

@@ -15,18 +15,13 @@ import {
   learnedRangeVFromLogVariance,
   splitLearnedRangeOutput,
 } from './learnedVariance.js';
+import { gaussianDataOptimalEps, gaussianDataReverseLogVar } from './gaussianData.js';
 import { noiseSchedule } from './schedule.js';
 import { negativeElbo } from './vlb.js';
 
 const schedule = noiseSchedule('linear', 1000);
 
-/** The exact reverse log variance for data N(μ, s²) (code t = 0: Var(x0 | x_0), the decoder's). */
-function exactReverseLogVar(t: number, s: number): number {
-  const ab = schedule.alphaBar[t];
-  const c0 = schedule.posteriorMeanCoefX0[t];
-  const varX0 = (s * s * (1 - ab)) / (ab * s * s + 1 - ab);
-  return Math.log(schedule.posteriorVariance[t] + c0 * c0 * varX0);
-}
+const exactReverseLogVar = (t: number, s: number) => gaussianDataReverseLogVar(schedule, t, s);
 
 /** v*(t): the learned-range value of the exact reverse variance. */
 const vStar = (t: number, s: number) => learnedRangeVFromLogVariance(schedule, t, exactReverseLogVar(t, s));
@@ -76,11 +71,7 @@ describe('learned-range variances on Gaussian data N(μ, s²)', () => {
   it('the bound with v* equals the bound with the exact reverse variance, draw for draw (1e-10)', () => {
     const MU = 0.3;
     const S = 0.5;
-    const optimalEps = (xt: Float64Array, t: number) => {
-      const ab = schedule.alphaBar[t];
-      const c = Math.sqrt(1 - ab) / (ab * S * S + 1 - ab);
-      return xt.map((x) => c * (x - Math.sqrt(ab) * MU));
-    };
+    const optimalEps = gaussianDataOptimalEps(schedule, MU, S);
     const learned: BatchModel = (xt, t) => {
       const out = new Float64Array(2 * xt.length);
       out.set(optimalEps(xt, t));

@@ -6,17 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../random/rng.js';
 import type { BatchModel } from '../samplers/types.js';
+import { gaussianDataOptimalEps } from './gaussianData.js';
 import { noiseSchedule } from './schedule.js';
 import { estimateNegativeElbo, nllBatches, vlbStrata, vlbTimesteps } from './vlb.js';
 
 const MU = 0.3;
 const S = 0.5;
 const schedule = noiseSchedule('linear', 1000);
-const optimalEps: BatchModel = (xt, t) => {
-  const ab = schedule.alphaBar[t];
-  const c = Math.sqrt(1 - ab) / (ab * S * S + 1 - ab);
-  return xt.map((x) => c * (x - Math.sqrt(ab) * MU));
-};
+const optimalEps: BatchModel = gaussianDataOptimalEps(schedule, MU, S);
 
 describe('vlbStrata', () => {
   it('log spacing: single timesteps first, strictly increasing blocks covering 1 … T−1', () => {
