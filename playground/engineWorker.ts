@@ -3,6 +3,7 @@
  * playground's jobs one after another, reporting through postMessage. It must be a worker, not the page:
  * parallel kernel calls block in Atomics.wait, which the page's main thread may not do.
  */
+import { meanOutputs } from '../src/diffusion/learnedVariance.js';
 import { toy2d, slicedWasserstein2d } from '../src/data/toy2d.js';
 import { createBrowserEngine } from '../src/engine/browser.js';
 import type { Engine } from '../src/engine/engine.js';
@@ -128,7 +129,12 @@ async function sampleMnist(ctx: Context, url: string, count: number, ddimSteps: 
   try {
     const dims = state.meta.config.dataShape.reduce((a, b) => a * b, 1);
     const t0 = performance.now();
-    const { x } = sample(trainer.schedule, trainer.batchModel(true), count, dims, Rng.fromSeed(seed), {
+    // DDIM ignores Σ_θ: a learned-variance model is seen through its mean outputs.
+    const model =
+      state.meta.config.variance === 'learned-range'
+        ? meanOutputs(trainer.batchModel(true))
+        : trainer.batchModel(true);
+    const { x } = sample(trainer.schedule, model, count, dims, Rng.fromSeed(seed), {
       prediction: state.meta.config.prediction,
       sampler: { kind: 'ddim', steps: ddimSteps, eta: 0, clip: true },
       onStep: (done, total) => post({ type: 'sampling', done, total }),
