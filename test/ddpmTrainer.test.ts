@@ -1,26 +1,20 @@
 /** The DDPM trainer as a library: exact resume through a safetensors checkpoint, and the NaN guard. */
 import { describe, expect, it } from 'vitest';
 import { toy2d } from '../src/data/toy2d.js';
-import { Rng, type RngState } from '../src/random/rng.js';
+import { Rng } from '../src/random/rng.js';
 import { minSnrLossWeight } from '../src/diffusion/lossWeight.js';
 import { predictEps, predictX0 } from '../src/diffusion/parameterization.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
 import { NonFiniteError } from '../src/train/gradients.js';
+import { SeededBatches } from './helpers/batchSources.js';
 import { startTestEngine } from './helpers/engine.js';
 
 const { ctx } = await startTestEngine({ threads: 2 });
 
-class Moons implements BatchSource {
-  rng = Rng.fromSeed(9);
-  next(n: number) {
-    return toy2d('two-moons', n, this.rng);
-  }
-  getState() {
-    return this.rng.state();
-  }
-  setState(s: unknown) {
-    this.rng = Rng.fromState(s as RngState);
+class Moons extends SeededBatches {
+  constructor() {
+    super(9, (n, rng) => toy2d('two-moons', n, rng));
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * `elbo eval --checkpoint FILE [--json]`: evaluates a trained DDPM.
  *   - the negative ELBO in bits per dimension on held-out data, the full chain (prior KL, every L_{t−1},
- *     discretized decoder L_0), with a plot of the per-timestep terms;
+ *     discretized decoder L_0) or K stratified timesteps (unbiased for the same sum), with its standard error and
+ *     a plot of the per-timestep terms; a learned-variance model is bounded with its own Σ_θ ([ND21] eq. 15);
  *   - images: samples scored by elbo's shipped classifier (share recognised with confidence ≥ 0.9, class
  *     histogram, Fréchet distance of its penultimate features to the test set's), the first 100 as a grid, and
  *     up to 100 of those it does not recognise as another (unrecognised.png);
@@ -14,7 +15,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isToy2dName, mmdRbf, slicedWasserstein2d, toy2d } from '../../src/data/toy2d.js';
-import { negativeElbo } from '../../src/diffusion/vlb.js';
+import { meanOutputs } from '../../src/diffusion/learnedVariance.js';
+import {
+  estimateNegativeElbo,
+  nllBatches,
+  parseStrataSpacing,
+  type StrataSpacing,
+  type VlbOptions,
+} from '../../src/diffusion/vlb.js';
 import { natsToBitsPerDim } from '../../src/math/units.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
@@ -48,6 +56,8 @@ interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'thr
   json: boolean;
   nllN: string;
   nllTerms: string;
+  nllVariance?: string;
+  nllSpacing: string;
   samples: string;
   classifier?: string;
   fidBootstrap: string;
@@ -74,8 +84,20 @@ export function registerEvalCommand(program: Command): void {
     .option('--nll-n <count>', 'held-out examples for the bound', '64')
     .option(
       '--nll-terms <all|K>',
-      'L_{t−1} terms: all T−1, or K stratified random timesteps (unbiased)',
+      'L_{t−1} terms: all T−1, or K stratified random timesteps (unbiased; K + 1 network calls per image ' +
+        'instead of T; the standard error then comes from the spread between batches)',
       'all',
+    )
+    .option(
+      '--nll-spacing <s>',
+      'strata for --nll-terms K: log (single timesteps first, wider blocks later, where the terms are small; ' +
+        '~10× less noisy on Gaussian data) or uniform',
+      'log',
+    )
+    .option(
+      '--nll-variance <v>',
+      "σ_t² in the bound: model (a learned-variance model's own Σ_θ), posterior (β̃_t) or beta (β_t) " +
+        '(default: model for learned-variance checkpoints, posterior otherwise)',
     )
     .option('--samples <count>', 'samples to score', '1000')
     .option(
@@ -131,13 +153,26 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
   const threads =
     o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
   const config = state.meta.config;
-  const sampler = samplerFromOptions(o, config.T);
+  const sampler = samplerFromOptions(o, config.T, config.variance);
   const nSamples = parseIntOption('--samples', o.samples, { min: 2, max: 100000 });
   const nllN = parseIntOption('--nll-n', o.nllN, { min: 1, max: 100000 });
   const terms =
     o.nllTerms === 'all'
       ? ('all' as const)
-      : { strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: config.T - 1 }) };
+      : {
+          strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: config.T - 1 }),
+          spacing: parseSpacing(o.nllSpacing),
+        };
+  const learned = config.variance === 'learned-range';
+  const nllVariance = o.nllVariance ?? (learned ? 'model' : 'posterior');
+  if (!['model', 'posterior', 'beta'].includes(nllVariance))
+    throw new UserError(`--nll-variance must be model, posterior or beta; got "${nllVariance}"`);
+  if (nllVariance === 'model' && !learned)
+    throw new UserError(
+      `--nll-variance model needs a learned-variance checkpoint; ${o.checkpoint} has fixed variances (use posterior or beta)`,
+    );
+  const variance: VlbOptions['variance'] =
+    nllVariance === 'model' ? 'learned-range' : nllVariance === 'beta' ? 'beta' : 'posterior';
   const isImage = config.dataShape.length === 3;
   const dims = config.dataShape.reduce((a, b) => a * b, 1);
   const result: Record<string, unknown> = {
@@ -155,56 +190,57 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         ? loadClassifierOrExplain(ctx, config.dataset, config.dataShape, o.classifier)
         : null;
     const model = trainer.batchModel(true);
+    // The bound with a fixed variance sees a learned model's mean outputs; the samplers take the whole output.
+    const meanModel = learned ? meanOutputs(model) : model;
     const rng = Rng.fromSeed(seed);
     const pendingWrites: (() => void)[] = [];
     if (metrics.has('nll')) {
       const held = heldOutData(config.dataset, nllN, seed);
-      const batch = 64;
-      const totals: number[] = [];
-      const perT = new Map<number, number>();
-      let prior = 0;
-      let decoder = 0;
-      const batches = Math.ceil(nllN / batch);
+      const batches = nllBatches(nllN, terms);
       const progress = startProgress('bound', batches, 0, 1);
-      for (let b = 0; b < batches; b++) {
-        const size = Math.min(batch, nllN - b * batch);
-        const x0 = Float64Array.from(held.subarray(b * batch * dims, (b * batch + size) * dims));
-        const r = negativeElbo(trainer.schedule, model, x0, size, rng, {
+      const bound = estimateNegativeElbo(
+        trainer.schedule,
+        variance === 'learned-range' ? model : meanModel,
+        Float64Array.from(held),
+        nllN,
+        batches,
+        rng,
+        {
           prediction: config.prediction,
-          variance: 'posterior',
+          variance,
           data: isImage ? 'discrete8bit' : 'continuous',
           terms,
-        });
-        totals.push(...r.total);
-        prior += r.prior.reduce((a, v) => a + v, 0);
-        decoder += r.decoder.reduce((a, v) => a + v, 0);
-        for (const [t, { nats }] of r.terms)
-          perT.set(t, (perT.get(t) ?? 0) + nats.reduce((a, v) => a + v, 0));
-        progress.update(b + 1);
-      }
-      progress.stop();
-      requireFinite(Float64Array.from(totals), 'bound', o.checkpoint);
-      const mean = totals.reduce((a, v) => a + v, 0) / totals.length;
-      const se = Math.sqrt(
-        totals.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, totals.length - 1) / totals.length,
+          onBatch: (done) => progress.update(done),
+        },
       );
+      progress.stop();
       const bpd = (nats: number) => natsToBitsPerDim(nats, dims);
+      const perDim = (nats: number) => (isImage ? bpd(nats) : nats / dims);
       Object.assign(result, {
-        [isImage ? 'nll_bpd' : 'nll_nats_per_dim']: isImage ? bpd(mean) : mean / dims,
-        nll_se: isImage ? bpd(se) : se / dims,
+        [isImage ? 'nll_bpd' : 'nll_nats_per_dim']: perDim(bound.mean),
+        [isImage ? 'nll_bpd_se' : 'nll_nats_per_dim_se']: perDim(bound.se),
         nll_n: nllN,
-        nll_terms: terms === 'all' ? 'all' : `${terms.strata} stratified`,
-        prior_bpd: bpd(prior / nllN),
-        decoder_bpd: bpd(decoder / nllN),
-        variance: 'posterior (β̃_t)',
+        nll_terms: terms === 'all' ? 'all' : `${terms.strata} stratified (${terms.spacing})`,
+        [isImage ? 'prior_bpd' : 'prior_nats_per_dim']: perDim(bound.prior),
+        [isImage ? 'decoder_bpd' : 'decoder_nats_per_dim']: perDim(bound.decoder),
+        [isImage ? 'diffusion_bpd' : 'diffusion_nats_per_dim']: perDim(
+          bound.mean - bound.prior - bound.decoder,
+        ),
+        variance:
+          variance === 'learned-range'
+            ? 'learned (Σ_θ, Nichol & Dhariwal eq. 15)'
+            : variance === 'beta'
+              ? 'β_t'
+              : 'posterior (β̃_t)',
       });
+      const perT = bound.perT;
       const ts = [...perT.keys()].sort((a, b) => a - b);
       const plot = join(o.out, 'vlb-terms');
       // Written after the samples have been checked too, so that a failing eval writes nothing.
       pendingWrites.push(() =>
         writeChart(
           plot,
-          lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)! / nllN)) }], {
+          lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)!)) }], {
             title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
             xLabel: 'timestep t',
             yLabel: 'bits/dim',
@@ -259,6 +295,14 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
     for (const write of pendingWrites) write();
   });
   return result;
+}
+
+function parseSpacing(s: string): StrataSpacing {
+  try {
+    return parseStrataSpacing(s);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
 }
 
 /** The first n examples of the held-out split (images), or fresh 2-D points from a seed the trainer never used. */

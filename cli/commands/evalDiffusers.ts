@@ -4,7 +4,9 @@
  * discretized decoder L_0), through loadDiffusionModel's bound() — a number diffusers itself does not compute.
  * Sample-quality metrics need elbo's classifier for the data set and are left to elbo checkpoints.
  */
+import { estimateNegativeElbo, nllBatches, parseStrataSpacing } from '../../src/diffusion/vlb.js';
 import { natsToBitsPerDim } from '../../src/math/units.js';
+import { Rng } from '../../src/random/rng.js';
 import { loadDiffusionModel } from '../../src/pipeline/index.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
@@ -18,6 +20,7 @@ export interface DiffusersEvalOptions {
   data?: string;
   nllN: string;
   nllTerms: string;
+  nllSpacing: string;
   seed: string;
   threads?: string;
 }
@@ -44,7 +47,14 @@ export async function evaluateDiffusersFolder(o: DiffusersEvalOptions): Promise<
     const terms =
       o.nllTerms === 'all'
         ? ('all' as const)
-        : { strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: T - 1 }) };
+        : {
+            strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: T - 1 }),
+            spacing: parseStrataSpacing(o.nllSpacing),
+          };
+    if (model.variance === 'learnedRange')
+      throw new UserError(
+        `${o.checkpoint} learns its variances (variance_type learned_range): its bound is not computed here yet`,
+      );
     const shape = [test.height, test.width, test.channels];
     if (shape.join() !== model.dataShape.join())
       throw new UserError(
@@ -53,34 +63,43 @@ export async function evaluateDiffusersFolder(o: DiffusersEvalOptions): Promise<
     if (nllN > test.count)
       throw new UserError(`--nll-n ${nllN} is more than the ${test.count} held-out images`);
     const dims = model.dims;
-    const progress = startProgress('bound', T, 0, Math.max(1, Math.floor(T / 20)));
+    // The same estimator, data and random draws as an elbo checkpoint's bound (cli/commands/eval.ts).
+    const batches = nllBatches(nllN, terms);
+    const progress = startProgress('bound', batches, 0, 1);
     let r;
     try {
-      r = model.bound({
-        images: Float64Array.from(test.images.subarray(0, nllN * dims)),
-        seed,
-        terms,
-        onTerm: (done) => progress.update(Math.min(done, T)),
-      });
+      r = estimateNegativeElbo(
+        model.schedule,
+        model.network,
+        Float64Array.from(test.images.subarray(0, nllN * dims)),
+        nllN,
+        batches,
+        Rng.fromSeed(seed),
+        {
+          prediction: model.prediction,
+          variance: model.variance,
+          data: 'discrete8bit',
+          terms,
+          onBatch: (done) => progress.update(done),
+        },
+      );
     } catch (err) {
       throw new UserError(`${o.checkpoint}: ${(err as Error).message}`);
     } finally {
       progress.stop();
     }
-    const mean = r.total.reduce((a, v) => a + v, 0) / nllN;
-    const se = Math.sqrt(r.total.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, nllN - 1) / nllN);
     const bpd = (nats: number) => natsToBitsPerDim(nats, dims);
-    const sum = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
     model.dispose();
     return {
       checkpoint: o.checkpoint,
       dataset: o.data,
-      nll_bpd: bpd(mean),
-      nll_se: bpd(se),
+      nll_bpd: bpd(r.mean),
+      nll_bpd_se: bpd(r.se),
       nll_n: nllN,
-      nll_terms: terms === 'all' ? 'all' : `${terms.strata} stratified`,
-      prior_bpd: bpd(sum(r.prior) / nllN),
-      decoder_bpd: bpd(sum(r.decoder) / nllN),
+      nll_terms: terms === 'all' ? 'all' : `${terms.strata} stratified (${terms.spacing})`,
+      prior_bpd: bpd(r.prior),
+      decoder_bpd: bpd(r.decoder),
+      diffusion_bpd: bpd(r.mean - r.prior - r.decoder),
       variance: model.variance === 'beta' ? 'β_t (fixed_large)' : 'posterior (β̃_t, fixed_small)',
     };
   });

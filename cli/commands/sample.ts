@@ -13,6 +13,7 @@ import {
   samplerTimesteps,
   SPACINGS,
   spacedTimesteps,
+  type ReverseVariance,
   type SamplerConfig,
 } from '../../src/samplers/index.js';
 import { encodeNpy } from '../../src/data/npy.js';
@@ -69,12 +70,23 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
     .option('--spacing <s>', 'how the steps spread over [0, T−1]: linspace, leading or trailing', 'trailing')
     .option('--eta <x>', 'ddim only: η (0 deterministic, 1 DDPM-like; default 0)')
     .option('--order <p>', 'unipc only: predictor order 1–3 (default 2)')
-    .option('--variance <v>', 'ancestral/clean only: reverse variance β̃ ("posterior", default) or β ("beta")')
+    .option(
+      '--variance <v>',
+      'ancestral/clean only: reverse variance β̃ ("posterior"), β ("beta") or the model\'s own ("learned-range"; ' +
+        'the default for a model that learns it, else "posterior")',
+    )
     .option('--clip', 'clip x̂0 to [−1, 1] at each step (images)', false);
 }
 
-/** The sampler config the options describe; a flag that does not apply to the chosen sampler is an error. */
-export function samplerFromOptions(o: SamplerOptions, T: number): SamplerConfig {
+/**
+ * The sampler config the options describe; a flag that does not apply to the chosen sampler is an error.
+ * `modelVariance` says whether the model learns its variances (then the ancestral default is its own Σ_θ).
+ */
+export function samplerFromOptions(
+  o: SamplerOptions,
+  T: number,
+  modelVariance: 'fixed' | 'learned-range' = 'fixed',
+): SamplerConfig {
   const kind = parseChoice('--sampler', o.sampler, SAMPLER_NAMES);
   const spacing = parseChoice('--spacing', o.spacing, SPACINGS);
   const onlyFor = (flag: string, value: string | undefined, kinds: readonly string[]) => {
@@ -119,13 +131,30 @@ export function samplerFromOptions(o: SamplerOptions, T: number): SamplerConfig 
       return {
         kind: 'ancestral',
         ...timing,
-        variance: parseChoice('--variance', o.variance ?? 'posterior', ['posterior', 'beta'] as const),
+        variance: ancestralVariance(o.variance, modelVariance),
         meanFrom: kind === 'clean' ? 'x0' : 'eps',
         clip: o.clip || kind === 'clean',
       };
     default:
       return assertNever(kind, '--sampler');
   }
+}
+
+/** --variance, checked against what the model has: only a model that learns Σ_θ can sample with it. */
+function ancestralVariance(
+  given: string | undefined,
+  modelVariance: 'fixed' | 'learned-range',
+): ReverseVariance {
+  const variance = parseChoice(
+    '--variance',
+    given ?? (modelVariance === 'learned-range' ? 'learned-range' : 'posterior'),
+    ['posterior', 'beta', 'learned-range'] as const,
+  );
+  if (variance === 'learned-range' && modelVariance !== 'learned-range')
+    throw new UserError(
+      '--variance learned-range needs a model that learns its variances (train --objective hybrid|vlb)',
+    );
+  return variance;
 }
 
 /** The sampler options (commander attribute names); none applies to a VAE. */
@@ -199,7 +228,7 @@ export function registerSampleCommand(program: Command): void {
       );
       return;
     }
-    const sampler = samplerFromOptions(o, state.meta.config.T);
+    const sampler = samplerFromOptions(o, state.meta.config.T, state.meta.config.variance);
     ensureWritableDir(o.out);
     await withEngine(threads, async (ctx) => {
       const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);

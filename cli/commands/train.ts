@@ -1,5 +1,6 @@
 /**
- * `elbo train ddpm …`: trains a DDPM with L_simple (or Min-SNR-γ, --min-snr), writing into --out:
+ * `elbo train ddpm …`: trains a DDPM with L_simple (or Min-SNR-γ, --min-snr), or with learned variances on
+ * L_hybrid or L_vlb (--objective, [ND21] §3), writing into --out:
  * checkpoint.safetensors (atomically, every --checkpoint-every steps and at the end), metrics.jsonl (one JSON
  * object per logged step) and loss.svg/.png. `--resume FILE` continues a run exactly: the same seed and data
  * order, so N + N steps equal 2N.
@@ -13,10 +14,14 @@ import type { Context } from '../../src/tensor/tensor.js';
 import {
   type BatchSource,
   type DdpmConfig,
+  type DdpmObjective,
   DdpmTrainer,
+  DEFAULT_VLB_WEIGHT,
   describeTrainingSteps,
+  OBJECTIVE_KINDS,
   totalTrainingSteps,
   type TrainingState,
+  type TrainStepResult,
 } from '../../src/train/ddpm.js';
 import type { LrDecay } from '../../src/train/gradients.js';
 import { withEngine } from '../engine.js';
@@ -57,6 +62,8 @@ interface TrainOptions extends CommonTrainOptions {
   attention?: string;
   anneal?: string;
   initFrom?: string;
+  objective: string;
+  vlbWeight?: string;
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -64,7 +71,8 @@ export function registerTrainCommand(program: Command): void {
   train
     .command('ddpm')
     .description(
-      'train a denoising diffusion model with L_simple (ε, x0 or v prediction), optionally Min-SNR-weighted',
+      'train a denoising diffusion model with L_simple (ε, x0 or v prediction), optionally Min-SNR-weighted, ' +
+        'or with learned variances on L_hybrid or L_vlb (--objective)',
     )
     .option(
       '--data <name|dir>',
@@ -85,6 +93,13 @@ export function registerTrainCommand(program: Command): void {
       'weight the loss by Min-SNR-γ (Hang et al. 2023; the paper uses 5): caps the weight of nearly clean ' +
         'steps (default: L_simple, every step alike)',
     )
+    .option(
+      '--objective <name>',
+      'simple: L_simple (fixed variances, chosen when sampling); hybrid: L_simple + λ·L_vlb with learned ' +
+        'variances (Nichol & Dhariwal 2021); vlb: the bound alone, learned variances, importance-sampled timesteps',
+      'simple',
+    )
+    .option('--vlb-weight <λ>', `λ of the hybrid objective (default ${DEFAULT_VLB_WEIGHT}, as the paper)`)
     .option('--channels <list>', 'UNet channels per resolution level (images only)', '32,64')
     .option(
       '--arch <name>',
@@ -118,7 +133,8 @@ export function registerTrainCommand(program: Command): void {
     .option(
       '--init-from <file>',
       "start from this DDPM checkpoint's EMA weights, with the architecture and settings given here; added " +
-        'residual blocks and attention layers start as the identity, Adam and the step count start afresh',
+        'residual blocks and attention layers start as the identity, added variance outputs (hybrid, vlb) at ' +
+        "σ² = β̃_t, the fixed-variance model's own; Adam and the step count start afresh",
     )
     .action(async (opts: TrainOptions, cmd: Command) => {
       await trainDdpm(opts, cmd);
@@ -181,6 +197,7 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
     T: parseIntOption('--diffusion-steps', opts.diffusionSteps, { min: 2, max: 100000 }),
     prediction: opts.prediction,
     ...minSnrOption(opts),
+    ...objectiveOption(opts),
     batchSize: parseIntOption('--batch', opts.batch, { min: 1, max: 4096 }),
     lr: parseFloatOption('--lr', opts.lr, { min: 1e-8, max: 1 }),
     warmupSteps: parseIntOption('--warmup', opts.warmup, { min: 0 }),
@@ -197,6 +214,29 @@ function minSnrOption(opts: TrainOptions): { lossWeighting?: LossWeighting } {
   const gamma = parseFloatOption('--min-snr', opts.minSnr, { min: 0 });
   if (gamma === 0) throw new UserError('--min-snr must be positive (the paper uses 5), got 0');
   return { lossWeighting: { kind: 'min-snr', gamma } };
+}
+
+/** `--objective` and `--vlb-weight` as the config's objective and variance (hybrid and vlb learn variances). */
+function objectiveOption(opts: TrainOptions): Pick<DdpmConfig, 'objective' | 'variance'> {
+  const kind = opts.objective as DdpmObjective['kind'];
+  if (!OBJECTIVE_KINDS.includes(kind))
+    throw new UserError(`--objective must be one of ${OBJECTIVE_KINDS.join(', ')}; got "${opts.objective}"`);
+  if (opts.vlbWeight !== undefined && kind !== 'hybrid')
+    throw new UserError(`--vlb-weight is the λ of --objective hybrid; it has no meaning with ${kind}`);
+  if (kind === 'vlb' && opts.minSnr !== undefined)
+    throw new UserError('--min-snr weights L_simple; --objective vlb trains on the bound alone: drop one');
+  if (kind === 'simple') return {};
+  const objective: DdpmObjective =
+    kind === 'hybrid'
+      ? {
+          kind,
+          vlbWeight:
+            opts.vlbWeight === undefined
+              ? DEFAULT_VLB_WEIGHT
+              : parseFloatOption('--vlb-weight', opts.vlbWeight, { min: 1e-12, max: 1e6 }),
+        }
+      : { kind };
+  return { objective, variance: 'learned-range' };
 }
 
 /** `--anneal n` as the config's lrDecay: from step (--steps − n) to --steps. */
@@ -247,10 +287,21 @@ async function trainDdpm(opts: TrainOptions, cmd: Command): Promise<void> {
         ? warmStartedTrainer(ctx, opts.initFrom, config, data.source)
         : new DdpmTrainer(ctx, config, data.source);
     }
+    const objective = trainer.config.objective?.kind ?? 'simple';
     runTrainingLoop(trainer, opts.out, parsed, opts.resume !== undefined, {
-      plot: { title: 'L_simple during training', yLabel: 'loss', logY: true },
+      plot: {
+        title: objective === 'simple' ? 'L_simple during training' : `L_${objective} during training`,
+        yLabel: 'loss',
+        logY: true,
+      },
+      ...(objective === 'simple' ? {} : { metrics: vlbMetrics }),
     });
   });
+}
+
+/** The hybrid and vlb objectives' extra metrics.jsonl fields: the plain MSE and the batch's L_vlb estimate. */
+function vlbMetrics(r: TrainStepResult): Record<string, number> {
+  return { mse: r.mse ?? Number.NaN, vlb_bpd: r.vlbBpd ?? Number.NaN };
 }
 
 /** Decodes a checkpoint file that must hold a DDPM (UserError naming the file otherwise). */
@@ -267,9 +318,11 @@ function warmStartedTrainer(ctx: Context, path: string, config: DdpmConfig, data
     data,
   );
   const report = restoreOrExplainWith(path, () => trainer.warmStartFrom(source.tensors));
-  const grown = report.newBlocks.length
-    ? `; new, starting as the identity: ${report.newBlocks.join(', ')}`
-    : '';
+  const grown =
+    (report.newBlocks.length ? `; new, starting as the identity: ${report.newBlocks.join(', ')}` : '') +
+    (report.newVarianceOutputs.length
+      ? `; new variance outputs, starting at σ² = β̃_t: ${report.newVarianceOutputs.join(', ')}`
+      : '');
   process.stderr.write(
     `starting from ${path} (trained ${describeTrainingSteps(source.meta)} steps): ${report.copied} tensors copied${grown}\n`,
   );

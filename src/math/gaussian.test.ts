@@ -5,6 +5,7 @@ import {
   BIN_HALF_WIDTH,
   discretizedGaussianLogLikelihood,
   discretizedNormalLogProb,
+  discretizedNormalLogProbGrad,
   gaussianLogProb,
   klToStandardNormal,
   normalKl,
@@ -216,5 +217,37 @@ describe('discretized Gaussian log-likelihood (8-bit data in [−1, 1])', () => 
     expect(() => discretizedGaussianLogLikelihood([0, 0], [0, 0, 0], 0)).toThrow(
       /mean has length 3 but x has length 2/,
     );
+  });
+});
+
+describe('discretizedNormalLogProbGrad', () => {
+  it('matches central differences of discretizedNormalLogProb in μ and log σ, edge bins included (1e-6)', () => {
+    const h = 1e-6;
+    for (const x of [-1, -1 + 2 / 255, 0, 100 / 127.5 - 1, 1]) {
+      for (const [mean, logStd] of [
+        [x + 0.003, Math.log(0.01)],
+        [x - 0.05, Math.log(0.02)],
+        [0.2, Math.log(0.5)],
+        [x, Math.log(0.004)],
+      ]) {
+        const g = discretizedNormalLogProbGrad(x, mean, logStd);
+        expect(g.logProb).toBe(discretizedNormalLogProb(x, mean, logStd));
+        const dMean =
+          (discretizedNormalLogProb(x, mean + h, logStd) - discretizedNormalLogProb(x, mean - h, logStd)) /
+          (2 * h);
+        const dLogStd =
+          (discretizedNormalLogProb(x, mean, logStd + h) - discretizedNormalLogProb(x, mean, logStd - h)) /
+          (2 * h);
+        assertAllClose(g.dMean, dMean, { rtol: 1e-6, atol: 1e-6 }, `x=${x} μ=${mean} dμ`);
+        assertAllClose(g.dLogStd, dLogStd, { rtol: 1e-6, atol: 1e-6 }, `x=${x} μ=${mean} dlogσ`);
+      }
+    }
+  });
+
+  it('stays finite where the bin probability underflows (50 σ away)', () => {
+    const g = discretizedNormalLogProbGrad(0, 0.5, Math.log(0.01));
+    expect(g.logProb).toBeLessThan(-1000);
+    expect(Number.isFinite(g.dMean) && Number.isFinite(g.dLogStd)).toBe(true);
+    expect(g.dMean).toBeLessThan(0); // moving μ towards x raises the probability
   });
 });

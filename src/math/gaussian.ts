@@ -202,3 +202,33 @@ export function discretizedGaussianLogLikelihood(
   for (let i = 0; i < n; i++) r[i] = discretizedNormalLogProb(x[i], at(mean, i), at(logStd, i));
   return r;
 }
+
+/** One value's log-probability and its partial derivatives (see {@link discretizedNormalLogProbGrad}). */
+export interface LogProbGrad {
+  logProb: number;
+  /** ∂ log p / ∂μ. */
+  dMean: number;
+  /** ∂ log p / ∂ log σ. */
+  dLogStd: number;
+}
+
+/**
+ * {@link discretizedNormalLogProb} and its gradient in μ and log σ (float64). With c = x − μ, u = (c + 1/255)/σ,
+ * l = (c − 1/255)/σ and P the bin's probability:
+ * interior bins ∂/∂μ = −(φ(u) − φ(l))/(σP), ∂/∂log σ = −(u φ(u) − l φ(l))/P; the lowest bin (P = Φ(u))
+ * drops the l terms, the highest (P = 1 − Φ(l)) the u terms. Each ratio φ/P is formed in log space, so tail
+ * bins whose P underflows a float64 still get a finite gradient.
+ * @see [Ho20] eq. 13 (differentiated)
+ */
+export function discretizedNormalLogProbGrad(x: number, mean: number, logStd: number): LogProbGrad {
+  const logProb = discretizedNormalLogProb(x, mean, logStd);
+  const invStd = Math.exp(-logStd);
+  const centered = x - mean;
+  const u = (centered + BIN_HALF_WIDTH) * invStd;
+  const l = (centered - BIN_HALF_WIDTH) * invStd;
+  // φ(z)/P = exp(log φ(z) − log P).
+  const ratio = (z: number) => Math.exp(-0.5 * z * z - HALF_LOG_2PI - logProb);
+  const ru = x > 0.999 ? 0 : ratio(u);
+  const rl = x < -0.999 ? 0 : ratio(l);
+  return { logProb, dMean: -(ru - rl) * invStd, dLogStd: -(u * ru - l * rl) };
+}

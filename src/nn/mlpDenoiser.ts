@@ -33,10 +33,14 @@ export const DEFAULT_MLP_DENOISER: MlpDenoiserConfig = {
 export class MlpDenoiser implements Module {
   readonly hidden: Linear[] = [];
   readonly out: Linear;
+  /** Learned variances only: the layer giving v per dimension, beside `out` (see UNet's convOutVar). */
+  readonly outVar: Linear | null;
   constructor(
     ctx: Context,
     readonly config: MlpDenoiserConfig,
     rng: Rng,
+    /** Whether it also outputs v per dimension ([ND21] §3.1): [B, 2·dims], the mean first. */
+    learnsVariance = false,
   ) {
     let width = config.dims + config.timeEmbeddingDim;
     for (let i = 0; i < config.layers; i++) {
@@ -44,19 +48,22 @@ export class MlpDenoiser implements Module {
       width = config.hidden;
     }
     this.out = new Linear(ctx, width, config.dims, rng);
+    this.outVar = learnsVariance ? new Linear(ctx, width, config.dims, rng) : null;
   }
 
-  /** x_t [B, dims], t 0-based → model output [B, dims]. */
+  /** x_t [B, dims], t 0-based → model output [B, dims] (or [B, 2·dims]: mean, then v). */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
     let h = concatChannels(x, timestepEmbedding(x.ctx, t, this.config.timeEmbeddingDim));
     for (const layer of this.hidden) h = silu(layer.forward(h));
-    return this.out.forward(h);
+    const mean = this.out.forward(h);
+    return this.outVar ? concatChannels(mean, this.outVar.forward(h)) : mean;
   }
 
   namedParameters(prefix?: string): [string, Tensor][] {
     return collectParameters(prefix, [
       ...this.hidden.map((l, i) => [`hidden${i}`, l] as const),
       ['out', this.out],
+      ['out_var', this.outVar],
     ]);
   }
 }

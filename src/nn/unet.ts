@@ -5,7 +5,7 @@
  * reference network of shared/bench/reference_unet.py (≈0.5 M parameters for 28×28×1), so its weights can
  * be loaded from PyTorch and compared.
  *
- * [Ho20] Ho, Jain, Abbeel 2020, arXiv:2006.11239v2 · [Vas17] Vaswani et al. 2017, arXiv:1706.03762v7
+ * [Ho20] Ho, Jain, Abbeel 2020, arXiv:2006.11239v2 · [ND21] Nichol & Dhariwal 2021, arXiv:2102.09672v1 · [Vas17] Vaswani et al. 2017, arXiv:1706.03762v7
  */
 import type { Rng } from '../random/rng.js';
 import { add, addPerImage, silu } from '../tensor/ops/elementwise.js';
@@ -167,8 +167,17 @@ export class UNet implements Module {
   readonly mid2: ResBlock;
   readonly gnOut: GroupNorm;
   readonly convOut: Conv2d;
+  /** Learned variances only: the conv giving v per image channel, beside convOut (see the constructor). */
+  readonly convOutVar: Conv2d | null;
 
-  constructor(ctx: Context, config: UNetConfig, rng: Rng) {
+  /**
+   * `learnsVariance`: the network also outputs v per image channel ([ND21] §3.1), as [N, H, W, 2C], the mean
+   * channels first. The v channels come from their own conv "conv_out_var" beside "conv_out" (improved-diffusion
+   * uses one conv of 2C outputs; the same function), so that the mean channels are computed exactly as a
+   * fixed-variance network's: a warm-started network reproduces its source's mean output bit for bit, which one
+   * conv of 2C outputs would not (its kernel sums in another order).
+   */
+  constructor(ctx: Context, config: UNetConfig, rng: Rng, learnsVariance = false) {
     validateUNetConfig(config);
     this.config = config;
     const { channels, groups, timeEmbeddingDim, timeHiddenDim } = config;
@@ -203,10 +212,13 @@ export class UNet implements Module {
     }
     this.gnOut = new GroupNorm(ctx, groups, channels[0]);
     this.convOut = new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1);
+    this.convOutVar = learnsVariance
+      ? new Conv2d(ctx, channels[0], config.imageChannels, 3, rng, 1, 1)
+      : null;
   }
 
   /**
-   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps. Where a level's side is odd (7 at the third level
+   * ε̂(x_t, t): x [N, H, W, imageChannels], t 0-based timesteps → [N, H, W, C], or [N, H, W, 2C] (mean, then v) with learned variances. Where a level's side is odd (7 at the third level
    * of 28×28), the stride-2 step rounds it up (7 → 4) and the decoder crops the upsampled map back (8 → 7).
    */
   forward(x: Tensor, t: ArrayLike<number>): Tensor {
@@ -229,7 +241,9 @@ export class UNet implements Module {
       for (const block of this.decoder[l]) h = block.forward(h, te);
       h = this.decoderAttention[l]?.forward(h) ?? h;
     }
-    return this.convOut.forward(this.gnOut.forwardSilu(h));
+    const last = this.gnOut.forwardSilu(h);
+    const mean = this.convOut.forward(last);
+    return this.convOutVar ? concatChannels(mean, this.convOutVar.forward(last)) : mean;
   }
 
   namedParameters(prefix?: string): [string, Tensor][] {
@@ -250,6 +264,7 @@ export class UNet implements Module {
     for (let l = this.decoder.length - 1; l >= 0; l--)
       level(`up${l + 1}`, this.decoder[l], this.decoderAttention[l]);
     entries.push(['gn_out', this.gnOut], ['conv_out', this.convOut]);
+    if (this.convOutVar) entries.push(['conv_out_var', this.convOutVar]);
     return collectParameters(prefix, entries);
   }
 }

@@ -6,6 +6,7 @@
  * arXiv:2102.09672v1, improved-diffusion `p_mean_variance` (x̂0 clipping, posterior mean) and `respace.py`
  */
 import { predictEps, type Prediction } from '../diffusion/parameterization.js';
+import { learnedRangeLogVariance } from '../diffusion/learnedVariance.js';
 import { qPosteriorMeanVariance } from '../diffusion/posterior.js';
 import { makeNoiseSchedule, type NoiseSchedule } from '../diffusion/schedule.js';
 import type { Rng } from '../random/rng.js';
@@ -13,8 +14,8 @@ import { denoise, predictionPart } from './dataPrediction.js';
 import { CLEAN } from './timesteps.js';
 import type { AncestralConfig, BatchModel, ChainOptions, ReverseVariance, SamplerHooks } from './types.js';
 
-/** σ_t² of the reverse step: β̃_t or β_t. */
-export function reverseVariance(schedule: NoiseSchedule, t: number, variance: ReverseVariance): number {
+/** σ_t² of the reverse step with a fixed variance: β̃_t or β_t. */
+export function reverseVariance(schedule: NoiseSchedule, t: number, variance: 'posterior' | 'beta'): number {
   return variance === 'posterior' ? schedule.posteriorVariance[t] : schedule.beta[t];
 }
 
@@ -58,7 +59,10 @@ export function reverseMean(
   return qPosteriorMeanVariance(schedule, denoise(schedule, prediction, xt, t, out, clip), xt, t).mean;
 }
 
-/** One step x_t → x_{t−1} = μ_θ + σ_t z (no noise at t = 0). @see [Ho20] Algorithm 2, line 4 */
+/**
+ * One step x_t → x_{t−1} = μ_θ + σ_t z (no noise at t = 0); σ_t² fixed, or Σ_θ from the model's v outputs.
+ * @see [Ho20] Algorithm 2, line 4; [ND21] eq. 15
+ */
 export function ancestralStep(
   schedule: NoiseSchedule,
   prediction: Prediction,
@@ -70,6 +74,15 @@ export function ancestralStep(
 ): Float64Array {
   const mean = reverseMean(schedule, prediction, xt, t, modelOut, options.meanFrom, options.clip);
   if (t === 0) return mean;
+  if (options.variance === 'learned-range') {
+    // Σ_θ per element from the model's v values, the second half of its output ([ND21] eq. 15).
+    const n = xt.length;
+    if (modelOut.length !== 2 * n)
+      throw new Error('the learned-range variance needs a model that learns its variances (2n outputs)');
+    const logVar = learnedRangeLogVariance(schedule, t, Array.prototype.slice.call(modelOut, n) as number[]);
+    for (let i = 0; i < n; i++) mean[i] += Math.exp(0.5 * logVar[i]) * rng.normal();
+    return mean;
+  }
   const sigma = Math.sqrt(reverseVariance(schedule, t, options.variance));
   for (let i = 0; i < mean.length; i++) mean[i] += sigma * rng.normal();
   return mean;

@@ -9,8 +9,10 @@ import { negativeElbo } from '../diffusion/vlb.js';
 import { noiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
 import { respacedSchedule, sample } from './index.js';
+import { gaussianDataReverseLogVar } from '../diffusion/gaussianData.js';
+import { learnedRangeVFromLogVariance } from '../diffusion/learnedVariance.js';
 import { gaussianDataEpsModel } from './gaussianData.js';
-import type { SamplerConfig } from './types.js';
+import type { BatchModel, SamplerConfig } from './types.js';
 
 const MU = 0.3;
 const S = 0.5;
@@ -228,5 +230,56 @@ describe('the negative ELBO of the optimal Gaussian model', () => {
     // mismatch. Same seed ⇒ same x0 and x_t draws, so paired differences have small standard errors.
     expect(betaVsExact.m).toBeGreaterThan(4 * betaVsExact.se);
     expect(postVsBeta.m).toBeGreaterThan(4 * postVsBeta.se);
+  });
+});
+
+describe('ancestral sampling with learned-range variances', () => {
+  it('with v* (the exact reverse variance as a learned-range value) reproduces μ and s, respaced too', () => {
+    // The model outputs ε̂ then v* per element: Σ_θ = exp(v*-interpolation) is the true reverse variance at each
+    // step of the chain it samples (for the respaced chain, the respaced schedule's).
+    const n = 4000;
+    for (const steps of [1000, 50]) {
+      const ts = Array.from({ length: steps }, (_, i) => Math.round(1000 - (i * 1000) / steps) - 1);
+      const spaced = respacedSchedule(schedule, ts);
+      const kOf = new Map(ts.map((t, i) => [t, steps - 1 - i]));
+      const learned: BatchModel = (xt, t) => {
+        const k = kOf.get(t)!;
+        const v = learnedRangeVFromLogVariance(spaced, k, gaussianDataReverseLogVar(spaced, k, S));
+        return Float64Array.from([...Array.from(optimalEps(xt, t)), ...new Array<number>(xt.length).fill(v)]);
+      };
+      const sampler: SamplerConfig = {
+        kind: 'ancestral',
+        steps,
+        variance: 'learned-range',
+        meanFrom: 'eps',
+        clip: false,
+      };
+      const { x } = sample(schedule, learned, {
+        batch: n,
+        dims: 1,
+        rng: Rng.fromSeed(21),
+        prediction: 'eps',
+        sampler,
+      });
+      const { mean, std } = moments(x);
+      console.info(
+        `learned-range ancestral, ${steps} steps, v*: mean ${mean.toFixed(4)}, std ${std.toFixed(4)}`,
+      );
+      expect(Math.abs(mean - MU)).toBeLessThan(4 * (S / Math.sqrt(n)));
+      expect(Math.abs(std - S)).toBeLessThan(4 * (S / Math.sqrt(2 * n)));
+    }
+  });
+
+  it('refuses a model without v outputs', () => {
+    const sampler: SamplerConfig = {
+      kind: 'ancestral',
+      steps: 10,
+      variance: 'learned-range',
+      meanFrom: 'eps',
+      clip: false,
+    };
+    expect(() =>
+      sample(schedule, optimalEps, { batch: 4, dims: 1, rng: Rng.fromSeed(1), prediction: 'eps', sampler }),
+    ).toThrow(/learns its variances/);
   });
 });

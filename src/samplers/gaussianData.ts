@@ -1,22 +1,19 @@
 /**
- * The check that needs no training: for data x0 ~ N(μ, s² I) the optimal denoiser is closed-form, and so is the
- * probability-flow ODE it defines. With α_t = √ᾱ_t, σ_t = √(1 − ᾱ_t), x_t ~ N(α_t μ, α_t² s² + σ_t²) and
- *   ε̂(x_t, t) = E[ε | x_t] = σ_t (x_t − α_t μ)/(α_t² s² + σ_t²),
- * and the ODE keeps the standardised value (x_t − α_t μ)/√(α_t² s² + σ_t²) constant: it transports the
- * Gaussian marginals onto each other affinely. Samplers, their convergence order and the ELBO are tested on it.
+ * The check that needs no training, for samplers: for data x0 ~ N(μ, s² I) the optimal denoiser is closed-form
+ * (src/diffusion/gaussianData.ts), and so is the probability-flow ODE it defines. With α_t = √ᾱ_t,
+ * σ_t = √(1 − ᾱ_t), x_t ~ N(α_t μ, α_t² s² + σ_t²), and the ODE keeps the standardised value
+ * (x_t − α_t μ)/√(α_t² s² + σ_t²) constant: it transports the Gaussian marginals onto each other affinely.
+ * Samplers and their convergence order are tested on it.
  */
+import { gaussianDataOptimalEps } from '../diffusion/gaussianData.js';
 import { makeNoiseSchedule, type NoiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
 import { sample } from './index.js';
 import type { BatchModel, SamplerConfig } from './types.js';
 
-/** The optimal ε-prediction network for N(μ, s²) data under `schedule`. */
+/** The optimal ε-prediction network for N(μ, s²) data under `schedule` (src/diffusion/gaussianData.ts). */
 export function gaussianDataEpsModel(schedule: NoiseSchedule, mu: number, s: number): BatchModel {
-  return (xt, t) => {
-    const ab = schedule.alphaBar[t];
-    const c = Math.sqrt(1 - ab) / (ab * s * s + 1 - ab);
-    return xt.map((x) => c * (x - Math.sqrt(ab) * mu));
-  };
+  return gaussianDataOptimalEps(schedule, mu, s);
 }
 
 /** The exact probability-flow ODE solution at timestep `to` from the state x at timestep `from`. */

@@ -14,8 +14,12 @@ import type { Spacing } from './timesteps.js';
  */
 export type BatchModel = (xt: Float64Array, t: number) => ArrayLike<number>;
 
-/** Variance of the reverse step p(x_{t−1} | x_t): β̃_t (posterior) or β_t ([Ho20] §3.2: both work). */
-export type ReverseVariance = 'posterior' | 'beta';
+/**
+ * Variance of the reverse step p(x_{t−1} | x_t): β̃_t (posterior) or β_t ([Ho20] §3.2: both work), or the model's
+ * own learned-range Σ_θ ([ND21] eq. 15: the second half of its output, see {@link BatchModel}), interpolated
+ * between the β and β̃ of the (respaced) chain.
+ */
+export type ReverseVariance = 'posterior' | 'beta' | 'learned-range';
 
 /**
  * Which timesteps a sampler visits (see timesteps.ts): `steps` spread by `spacing` (default 'trailing'), or an

@@ -140,6 +140,14 @@ export const ddpmConfigSchema = z
     emaDecay: z.number().min(0).lt(1),
     seed: z.int(),
     warmStart: z.strictObject({ from: z.string().max(4096), step: int(0, LIMITS.step) }).optional(),
+    variance: z.enum(['fixed', 'learned-range']).optional(),
+    objective: z
+      .discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('simple') }),
+        z.strictObject({ kind: z.literal('hybrid'), vlbWeight: z.number().gt(0).max(1e6) }),
+        z.strictObject({ kind: z.literal('vlb') }),
+      ])
+      .optional(),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -230,6 +238,10 @@ function trainingMeta<K extends string, C extends z.ZodType>(kind: K, config: C)
       rng: rngState,
       data: z.unknown(),
       adamStep: int(0, LIMITS.step),
+      /** L_vlb's importance sampler of t (importanceSampler.ts): the last ≤ 10 terms per timestep. */
+      timestepSampler: z
+        .strictObject({ history: z.array(z.array(z.number().finite()).max(10)).max(LIMITS.T) })
+        .optional(),
       /** 'ema': a weights file with the EMA tensors only (emaWeights.ts), for sampling, not for --resume. */
       weights: z.literal('ema').optional(),
     })

@@ -1,5 +1,7 @@
 /**
- * Training a DDPM with L_simple ([Ho20] eq. 14, Algorithm 1), optionally Min-SNR-weighted (lossWeight.ts):
+ * Training a DDPM with L_simple ([Ho20] eq. 14, Algorithm 1), optionally Min-SNR-weighted (lossWeight.ts), or,
+ * for a network that learns its variances ([ND21] §3.1), with L_hybrid = L_simple + λ·L_vlb or L_vlb alone
+ * (importance-sampled timesteps, [ND21] §3.3). The basic step:
  * draw x0 from the data, t ~ U{0..T−1}, ε ~ N(0, I), form x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε and regress the
  * network output on the target of the chosen parameterisation (ε, x0 or v = √ᾱ ε − √(1 − ᾱ) x0), with Adam,
  * linear warm-up, gradient clipping and an EMA copy of the weights. The whole state (weights, EMA, Adam
@@ -8,6 +10,7 @@
  * [Ho20] arXiv:2006.11239v2 · [SH22] arXiv:2202.00512v2 (v-prediction) · [ND21] arXiv:2102.09672v1
  */
 import { noiseSchedule, type NoiseSchedule, type ScheduleName } from '../diffusion/schedule.js';
+import { splitLearnedRangeOutput, type VarianceKind, VARIANCE_KINDS } from '../diffusion/learnedVariance.js';
 import { type LossWeighting, minSnrLossWeight } from '../diffusion/lossWeight.js';
 import type { Prediction } from '../diffusion/parameterization.js';
 import { assertNever } from '../math/checks.js';
@@ -23,7 +26,16 @@ import type { Context, Tensor } from '../tensor/tensor.js';
 import { copyParameters, emaDecayAt, updateEma } from './ema.js';
 import { clipGradNorm, linearDecayLr, type LrDecay, NonFiniteError, warmupLr } from './gradients.js';
 import { Adam } from './optim.js';
+import {
+  type ImportanceSamplerState,
+  importanceProbabilities,
+  initialImportanceState,
+  sampleImportanceTimesteps,
+  updateImportanceState,
+  validateImportanceState,
+} from './importanceSampler.js';
 import { exportTrainingTensors, loadTrainingTensors, type NamedArrays } from './trainingTensors.js';
+import { type VlbObjective, vlbObjectiveLossAndGradient } from './vlbObjective.js';
 import { warmStart, type WarmStartReport } from './warmStart.js';
 
 /**
@@ -34,6 +46,19 @@ export type DenoiserConfig =
   | { kind: 'unet'; unet: UNetConfig }
   | { kind: 'mlp'; mlp: MlpDenoiserConfig }
   | { kind: 'diffusers'; diffusers: DiffusersUNetConfig };
+
+/**
+ * What training minimises ([ND21] §3.1). 'simple': L_simple (the mean only). 'hybrid': L_simple + λ·L_vlb with
+ * the stop-gradient on the mean inside L_vlb, so L_vlb trains the variances only (λ = vlbWeight, the paper's
+ * 0.001). 'vlb': L_vlb alone, through mean and variance, with importance-sampled timesteps ([ND21] §3.3).
+ * L_vlb is estimated as improved-diffusion does: the term L_t of the sampled t in bits/dim times T.
+ */
+export type DdpmObjective = { kind: 'simple' } | VlbObjective;
+
+export const OBJECTIVE_KINDS: readonly DdpmObjective['kind'][] = ['simple', 'hybrid', 'vlb'];
+
+/** The paper's λ of L_hybrid ([ND21] §3.1). */
+export const DEFAULT_VLB_WEIGHT = 0.001;
 
 /** A network that maps (x_t, t) to its prediction; images are [B, H, W, C], vectors [B, D]. */
 export interface Denoiser extends Module {
@@ -62,6 +87,14 @@ export interface DdpmConfig {
   gradClip: number;
   emaDecay: number;
   seed: number;
+  /**
+   * Reverse variances. Absent or 'fixed': the network predicts the mean only; the sampler picks β̃_t or β_t.
+   * 'learned-range': it outputs 2C channels, the mean then v, log Σ = frac·log β_t + (1 − frac)·log β̃_t,
+   * frac = (v + 1)/2 ([ND21] eq. 15; learnedVariance.ts). Absent in checkpoints written before it existed.
+   */
+  variance?: VarianceKind;
+  /** The training objective (absent: L_simple, as every checkpoint before it existed). Not simple: learned variances. */
+  objective?: DdpmObjective;
   /**
    * Where the weights came from when training began from another checkpoint's (see warmStart.ts): its path and
    * the total training steps behind it ({@link totalTrainingSteps}).
@@ -95,14 +128,25 @@ export function ddpmSchedule(config: Pick<DdpmConfig, 'schedule' | 'T'>): NoiseS
   });
 }
 
-/** Builds the network a {@link DenoiserConfig} describes. */
-export function createDenoiser(ctx: Context, config: DenoiserConfig, rng: Rng): Denoiser {
+/** Builds the network a {@link DenoiserConfig} describes; with learned variances ([ND21] §3.1) its output
+ * has twice the data's channels. */
+export function createDenoiser(
+  ctx: Context,
+  config: DenoiserConfig,
+  rng: Rng,
+  variance: VarianceKind = 'fixed',
+): Denoiser {
+  const learned = variance === 'learned-range';
   switch (config.kind) {
     case 'unet':
-      return new UNet(ctx, config.unet, rng);
+      return new UNet(ctx, config.unet, rng, learned);
     case 'mlp':
-      return new MlpDenoiser(ctx, { ...DEFAULT_MLP_DENOISER, ...config.mlp }, rng);
+      return new MlpDenoiser(ctx, { ...DEFAULT_MLP_DENOISER, ...config.mlp }, rng, learned);
     case 'diffusers':
+      if (learned)
+        throw new Error(
+          'learned variances are not available with the diffusers architecture (--arch diffusers)',
+        );
       return new DiffusersUNet2D(ctx, config.diffusers, rng);
     default:
       return assertNever(config, 'model kind');
@@ -117,6 +161,12 @@ export interface TrainStepResult {
   loss: number;
   gradNorm: number;
   lr: number;
+  /**
+   * Objectives hybrid and vlb: the batch's mean squared error of the mean output (L_simple, unweighted) and its
+   * single-timestep estimate of Σ_{t} L_t in bits/dim (prior term excluded): the mean over examples of w·T·L_t.
+   */
+  mse?: number;
+  vlbBpd?: number;
 }
 
 /** Named float32 arrays with shapes, and JSON metadata: what a checkpoint stores. */
@@ -129,6 +179,8 @@ export interface TrainingState {
     rng: RngState;
     data: unknown;
     adamStep: number;
+    /** Objective vlb: the importance sampler's loss history (absent otherwise). */
+    timestepSampler?: ImportanceSamplerState;
   };
 }
 
@@ -144,6 +196,8 @@ export class DdpmTrainer {
   step = 0;
   private rng: Rng;
   private readonly dims: number;
+  /** Objective vlb: the history of L_t behind the importance-sampled timesteps ([ND21] §3.3). */
+  private timestepSampler: ImportanceSamplerState | null;
 
   constructor(
     readonly ctx: Context,
@@ -153,17 +207,25 @@ export class DdpmTrainer {
     validateDdpmConfig(config);
     this.schedule = ddpmSchedule(config);
     const init = Rng.fromSeed(config.seed);
-    this.model = createDenoiser(ctx, config.model, init);
-    this.ema = createDenoiser(ctx, config.model, init);
+    this.model = createDenoiser(ctx, config.model, init, config.variance);
+    this.ema = createDenoiser(ctx, config.model, init, config.variance);
     copyParameters(ctx, this.model, this.ema);
     this.opt = new Adam(ctx, this.model, { lr: config.lr });
     this.rng = init.split();
     this.dims = config.dataShape.reduce((a, b) => a * b, 1);
+    this.timestepSampler = config.objective?.kind === 'vlb' ? initialImportanceState(config.T) : null;
+  }
+
+  /** Whether the network outputs learned variances besides the mean ([ND21] §3.1). */
+  get learnsVariance(): boolean {
+    return this.config.variance === 'learned-range';
   }
 
   /**
    * Before the first step: takes a trained checkpoint's EMA weights (tensors "ema.*") into the model and its
    * EMA, new residual blocks and attention layers starting as the identity (warmStart.ts); Adam starts afresh.
+   * A fixed-variance checkpoint grows into this learned-variance network: the new v output layer starts at
+   * v = −1 (Σ = β̃_t, today's sampling variance; warmStart.ts GROWN_VARIANCE_V).
    */
   warmStartFrom(tensors: NamedArrays): WarmStartReport {
     if (this.step !== 0)
@@ -174,10 +236,13 @@ export class DdpmTrainer {
   }
 
   /**
-   * x_t and the regression target for a batch x0 (float32), with t_i ~ U{0..T−1}, ε ~ N(0, I), and, under a
-   * loss weighting, √w(t_i) repeated over each example's elements (null for L_simple).
+   * x_t and the regression target for a batch x0 (float32), with t_i ~ U{0..T−1} (or the given `timesteps`),
+   * ε ~ N(0, I), and, under a loss weighting, √w(t_i) repeated over each example's elements (null for L_simple).
    */
-  makeBatch(x0: Float32Array): {
+  makeBatch(
+    x0: Float32Array,
+    timesteps?: Int32Array,
+  ): {
     xt: Float32Array;
     t: Int32Array;
     target: Float32Array;
@@ -191,7 +256,7 @@ export class DdpmTrainer {
     const target = new Float32Array(x0.length);
     const sqrtWeight = config.lossWeighting ? new Float32Array(x0.length) : null;
     for (let b = 0; b < B; b++) {
-      t[b] = this.rng.int(schedule.T);
+      t[b] = timesteps ? timesteps[b] : this.rng.int(schedule.T);
       const a = schedule.sqrtAlphaBar[t[b]];
       const s = schedule.sqrtOneMinusAlphaBar[t[b]];
       for (let i = b * dims; i < (b + 1) * dims; i++) {
@@ -212,22 +277,24 @@ export class DdpmTrainer {
     return [batch, ...this.config.dataShape];
   }
 
-  /** One optimisation step of L_simple on the next batch. Throws NonFiniteError before updating on NaN/Inf. */
+  /** Channels of the data: the last axis of dataShape (the network outputs as many again of v if learned). */
+  private dataChannels(): number {
+    return this.config.dataShape[this.config.dataShape.length - 1];
+  }
+
+  /**
+   * One optimisation step of the config's objective on the next batch. Throws NonFiniteError before updating on
+   * NaN/Inf.
+   */
   trainStep(): TrainStepResult {
     if (!this.data) throw new Error('this trainer has no data source (restored for sampling only)');
     const { ctx, config } = this;
     const x0 = this.data.next(config.batchSize);
-    const { xt, t, target, sqrtWeight } = this.makeBatch(x0);
     this.opt.zeroGrad();
-    const loss = ctx.scope(() => {
-      const out = this.model.forward(ctx.fromArray(xt, this.shape(config.batchSize)), t);
-      // Weighted: mean of w(t_i)(out − target)² as the squared error of √w·out against √w·target.
-      if (sqrtWeight) for (let i = 0; i < target.length; i++) target[i] *= sqrtWeight[i];
-      const fitted = sqrtWeight ? mul(out, ctx.fromArray(sqrtWeight, out.shape)) : out;
-      const l = mseLoss(fitted, ctx.fromArray(target, out.shape));
-      ctx.backward(l);
-      return l.item();
-    });
+    const objective = config.objective ?? { kind: 'simple' };
+    const r =
+      objective.kind === 'simple' ? { loss: this.backwardSimple(x0) } : this.backwardVlb(x0, objective);
+    const { loss } = r;
     const step = this.step + 1;
     if (!Number.isFinite(loss)) throw new NonFiniteError(step, `the loss (${loss})`);
     const gradNorm =
@@ -238,18 +305,85 @@ export class DdpmTrainer {
     this.opt.update();
     updateEma(ctx, this.model, this.ema, emaDecayAt(config.emaDecay, this.step));
     this.step = step;
-    return { step, loss, gradNorm, lr };
+    if (this.timestepSampler && 'terms' in r)
+      updateImportanceState(this.timestepSampler, r.terms.t, r.terms.bpd);
+    return 'terms' in r
+      ? { step, loss, gradNorm, lr, mse: r.mse, vlbBpd: r.vlbBpd }
+      : { step, loss, gradNorm, lr };
   }
 
-  /** The network (EMA weights by default) as a sampler's batch function, without recording gradients. */
+  /** L_simple (optionally Min-SNR-weighted) on a batch: the forward pass, the loss, its backward; returns the loss. */
+  private backwardSimple(x0: Float32Array): number {
+    const { ctx, config } = this;
+    const { xt, t, target, sqrtWeight } = this.makeBatch(x0);
+    return ctx.scope(() => {
+      const out = this.model.forward(ctx.fromArray(xt, this.shape(config.batchSize)), t);
+      // Weighted: mean of w(t_i)(out − target)² as the squared error of √w·out against √w·target.
+      if (sqrtWeight) for (let i = 0; i < target.length; i++) target[i] *= sqrtWeight[i];
+      const fitted = sqrtWeight ? mul(out, ctx.fromArray(sqrtWeight, out.shape)) : out;
+      const l = mseLoss(fitted, ctx.fromArray(target, out.shape));
+      ctx.backward(l);
+      return l.item();
+    });
+  }
+
+  /**
+   * L_hybrid or L_vlb on a batch ([ND21] §3.1, §3.3): the loss and its gradient with respect to the network's
+   * output in float64 (vlbObjective.ts), the gradient seeding the engine's backward pass at the output.
+   */
+  private backwardVlb(
+    x0: Float32Array,
+    objective: VlbObjective,
+  ): { loss: number; mse: number; vlbBpd: number; terms: { t: Int32Array; bpd: Float64Array } } {
+    const { ctx, config, schedule, dims } = this;
+    const B = config.batchSize;
+    const drawn =
+      objective.kind === 'vlb' && this.timestepSampler
+        ? sampleImportanceTimesteps(importanceProbabilities(this.timestepSampler), B, this.rng)
+        : null;
+    const { xt, t, target, sqrtWeight } = this.makeBatch(x0, drawn?.t);
+    const mseWeight = sqrtWeight
+      ? Float64Array.from({ length: B }, (_, b) => sqrtWeight[b * dims] ** 2)
+      : undefined;
+    const data = config.dataShape.length === 3 ? 'discrete8bit' : 'continuous';
+    return ctx.scope(() => {
+      const out = this.model.forward(ctx.fromArray(xt, this.shape(B)), t);
+      const r = vlbObjectiveLossAndGradient(
+        schedule,
+        config.prediction,
+        data,
+        objective,
+        { x0, xt, t, target, mseWeight, importanceWeight: drawn?.weight },
+        out.view(),
+        this.dataChannels(),
+      );
+      ctx.backward(out, ctx.fromArray(r.grad, out.shape));
+      return { loss: r.loss, mse: r.mse, vlbBpd: r.vlbBpd, terms: { t, bpd: r.termBpd } };
+    });
+  }
+
+  /**
+   * The network (EMA weights by default) as a sampler's batch function, without recording gradients. A network
+   * with learned variances returns 2·batch·dims values: every example's mean output first (the layout of a
+   * fixed-variance network's output), then every example's v (same layout; see learnedRangeLogVariance).
+   */
   batchModel(useEma = true): BatchModel {
     const net = useEma ? this.ema : this.model;
+    const channels = this.dataChannels();
     return (xt, t) => {
       const B = xt.length / this.dims;
       return this.ctx.noGrad(() =>
         this.ctx.scope(() => {
           const out = net.forward(this.ctx.fromArray(xt, this.shape(B)), new Int32Array(B).fill(t));
-          return Float64Array.from(out.view());
+          if (!this.learnsVariance) return Float64Array.from(out.view());
+          const both = new Float64Array(2 * B * this.dims);
+          splitLearnedRangeOutput(
+            out.view(),
+            channels,
+            both.subarray(0, B * this.dims),
+            both.subarray(B * this.dims),
+          );
+          return both;
         }),
       );
     };
@@ -267,6 +401,7 @@ export class DdpmTrainer {
         rng: this.rng.state(),
         data: this.data?.getState() ?? null,
         adamStep: this.opt.step,
+        ...(this.timestepSampler ? { timestepSampler: structuredClone(this.timestepSampler) } : {}),
       },
     };
   }
@@ -282,6 +417,10 @@ export class DdpmTrainer {
       trainer.opt.step = state.meta.adamStep;
       trainer.step = state.meta.step;
       trainer.rng = Rng.fromState(state.meta.rng);
+      if (trainer.timestepSampler && state.meta.timestepSampler !== undefined)
+        trainer.timestepSampler = structuredClone(
+          validateImportanceState(state.meta.timestepSampler, trainer.config.T),
+        );
       if (data && state.meta.data !== null) data.setState(state.meta.data);
     } catch (err) {
       trainer.dispose();
@@ -339,6 +478,20 @@ export function validateDdpmConfig(c: DdpmConfig): void {
     bad(`lrDecay must have integer 0 ≤ start < end, got ${JSON.stringify(c.lrDecay)}`);
   if (c.lossWeighting && !(c.lossWeighting.kind === 'min-snr' && c.lossWeighting.gamma > 0))
     bad(`lossWeighting must be Min-SNR with γ > 0, got ${JSON.stringify(c.lossWeighting)}`);
+  if (c.variance !== undefined && !VARIANCE_KINDS.includes(c.variance))
+    bad(`variance must be one of ${VARIANCE_KINDS.join(', ')}, got ${JSON.stringify(c.variance)}`);
+  const objective = c.objective ?? { kind: 'simple' };
+  if (!OBJECTIVE_KINDS.includes(objective.kind))
+    bad(`objective must be one of ${OBJECTIVE_KINDS.join(', ')}, got ${JSON.stringify(c.objective)}`);
+  if (objective.kind === 'hybrid' && !(objective.vlbWeight > 0 && Number.isFinite(objective.vlbWeight)))
+    bad(`the hybrid objective's vlbWeight must be a positive number, got ${objective.vlbWeight}`);
+  const learned = c.variance === 'learned-range';
+  if (objective.kind !== 'simple' && !learned)
+    bad(`objective ${objective.kind} trains learned variances: it needs variance 'learned-range'`);
+  if (objective.kind === 'simple' && learned)
+    bad(`learned variances get no gradient from L_simple: use objective hybrid or vlb`);
+  if (objective.kind === 'vlb' && c.lossWeighting)
+    bad('objective vlb is the bound itself: it takes no loss weighting (Min-SNR applies to L_simple)');
   if (c.model.kind === 'unet') {
     const levels = c.model.unet.channels.length;
     const [h, w] = c.dataShape;

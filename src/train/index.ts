@@ -5,5 +5,7 @@ export * from './ema.js';
 export * from './gradients.js';
 export * from './optim.js';
 export * from './trainingTensors.js';
+export * from './importanceSampler.js';
+export * from './vlbObjective.js';
 export * from './warmStart.js';
 export * from './emaWeights.js';

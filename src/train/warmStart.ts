@@ -6,7 +6,11 @@
  * unchanged: the grown network computes exactly the trained network's function, and training goes on from
  * there. The new block still learns: conv2's (proj's) gradient is its input times the output gradient, not 0.
  *
- * [Chen16] Chen, Goodfellow, Shlens 2016, "Net2Net", arXiv:1511.05641v4
+ * A fixed-variance network grows into one that learns its variances ([ND21] §3.1) the same way: the new output
+ * layer of v (conv_out_var, out_var) starts with zero weights and bias GROWN_VARIANCE_V, so v = −1 for every input.
+ *
+ * [Chen16] Chen, Goodfellow, Shlens 2016, "Net2Net", arXiv:1511.05641v4 · [ND21] Nichol & Dhariwal 2021,
+ * arXiv:2102.09672v1
  */
 import type { Module } from '../nn/module.js';
 import type { NamedArrays } from './trainingTensors.js';
@@ -14,12 +18,26 @@ import type { NamedArrays } from './trainingTensors.js';
 /** The last layer of a residual branch, by module type: zeroed, it makes the block the identity. */
 const RESIDUAL_OUTPUT_LAYERS = ['conv2', 'proj'];
 
+/** Output layers of the learned-variance value v (UNet, MLP), which a warm start may add. */
+const VARIANCE_OUTPUT_LAYERS = ['conv_out_var', 'out_var'];
+
+/**
+ * The value v a new variance output layer starts from: v = −1 gives log Σ = log β̃_t exactly ([ND21] eq. 15 at
+ * frac = 0), the variance the fixed-variance model was sampled and bounded with, so the grown network's reverse
+ * process is the trained one's, not just its mean. (v = 0, the geometric mean of β and β̃, would change every
+ * reverse step at once; from β̃ the hybrid objective moves each t only as far as its own L_vlb gradient asks.)
+ * The weights start at 0 and still learn: a weight's gradient is its input times the output's gradient.
+ */
+export const GROWN_VARIANCE_V = -1;
+
 /** What {@link warmStart} did: parameters copied, and the modules that start as the identity. */
 export interface WarmStartReport {
   /** Parameters copied from the trained network. */
   copied: number;
   /** Top-level modules the trained network lacks, which start as the identity. */
   newBlocks: string[];
+  /** New variance output layers (a fixed-variance source), which start at v = GROWN_VARIANCE_V. */
+  newVarianceOutputs: string[];
 }
 
 /**
@@ -64,6 +82,12 @@ export function warmStart(model: Module, source: NamedArrays, prefix: string): W
     }
     newBlocks.add(module);
   }
+  const newVarianceOutputs = [...newBlocks].filter((m) => VARIANCE_OUTPUT_LAYERS.includes(m));
+  for (const module of newVarianceOutputs) {
+    newBlocks.delete(module);
+    for (const [name, p] of params)
+      if (topLevel(name) === module) p.view().fill(name.endsWith('.bias') ? GROWN_VARIANCE_V : 0);
+  }
   for (const module of newBlocks) {
     const own = params.filter(([name]) => topLevel(name) === module);
     const layer = (name: string) => name.split('.')[1];
@@ -78,5 +102,5 @@ export function warmStart(model: Module, source: NamedArrays, prefix: string): W
     }
     for (const [, p] of outputs) p.view().fill(0);
   }
-  return { copied, newBlocks: [...newBlocks] };
+  return { copied, newBlocks: [...newBlocks], newVarianceOutputs };
 }
