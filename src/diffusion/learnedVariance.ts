@@ -17,6 +17,7 @@ import type { NoiseSchedule } from './schedule.js';
 /** How a DDPM's reverse variances are set: fixed (β̃_t or β_t, chosen when sampling) or learned ([ND21] eq. 15). */
 export type VarianceKind = 'fixed' | 'learned-range';
 
+/** Every variance kind of a DDPM config, for validating strings. */
 export const VARIANCE_KINDS: readonly VarianceKind[] = ['fixed', 'learned-range'];
 
 /**

@@ -148,7 +148,7 @@ export function describeSampler(s: SamplerConfig): string {
       : `${s.steps ?? fallback} steps, ${s.spacing ?? DEFAULT_SPACING}`;
   switch (s.kind) {
     case 'ancestral':
-      return `ancestral (${steps('T')}, σ² = ${s.variance === 'posterior' ? 'β̃_t' : 'β_t'}, mean from ${s.meanFrom}${clip})`;
+      return `ancestral (${steps('T')}, σ² = ${{ posterior: 'β̃_t', beta: 'β_t', 'learned-range': 'Σ_θ (learned)' }[s.variance]}, mean from ${s.meanFrom}${clip})`;
     case 'ddim':
       return `DDIM (${steps('?')}, η = ${s.eta}${clip})`;
     case 'dpm-solver++':

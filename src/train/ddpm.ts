@@ -55,6 +55,7 @@ export type DenoiserConfig =
  */
 export type DdpmObjective = { kind: 'simple' } | VlbObjective;
 
+/** Every training objective (`--objective`), for validating strings. */
 export const OBJECTIVE_KINDS: readonly DdpmObjective['kind'][] = ['simple', 'hybrid', 'vlb'];
 
 /** The paper's λ of L_hybrid ([ND21] §3.1). */

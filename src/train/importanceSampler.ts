@@ -23,6 +23,7 @@ export interface ImportanceSamplerState {
   history: number[][];
 }
 
+/** The importance sampler before any term is recorded: an empty history per timestep (t uniform until full). */
 export function initialImportanceState(T: number): ImportanceSamplerState {
   return { history: Array.from({ length: T }, () => []) };
 }

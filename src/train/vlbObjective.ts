@@ -34,6 +34,7 @@ export interface VlbBatch {
   importanceWeight?: ArrayLike<number>;
 }
 
+/** What one L_hybrid or L_vlb batch gives: the loss terms and the gradient to feed into the backward pass. */
 export interface VlbObjectiveResult {
   loss: number;
   /** ∂loss/∂out in the network's output layout (mean and v channels interleaved as in `out`). */
