@@ -7,42 +7,11 @@
  */
 import { writeChart } from '../cli/png.js';
 import { lineChartSvg } from '../src/plot/lineChart.js';
-import { gaussianOdeError, logSnrLinearSchedule } from '../src/samplers/gaussianData.js';
-import type { SamplerConfig } from '../src/samplers/types.js';
+import { gaussianOdeError, logSnrLinearSchedule, ODE_SOLVERS } from '../src/samplers/gaussianData.js';
 
 const schedule = logSnrLinearSchedule(1001, 5, -5);
 const STEPS = [5, 10, 20, 25, 50, 100, 200];
-type Make = (steps: number, timesteps: number[]) => SamplerConfig;
-const SOLVERS: [string, Make][] = [
-  ['DDIM (η = 0)', (steps, timesteps) => ({ kind: 'ddim', steps, timesteps, eta: 0, clip: false })],
-  ...([2, 3] as const).map((order): [string, Make] => [
-    `DPM-Solver++(${order}M)`,
-    (steps, timesteps) => ({
-      kind: 'dpm-solver++',
-      order,
-      steps,
-      timesteps,
-      lowerOrderFinal: false,
-      clip: false,
-    }),
-  ]),
-  [
-    '3M, Taylor D2',
-    (steps, timesteps) => ({
-      kind: 'dpm-solver++',
-      order: 3,
-      steps,
-      timesteps,
-      lowerOrderFinal: false,
-      taylorThirdOrder: true,
-      clip: false,
-    }),
-  ],
-  ...([1, 2, 3] as const).map((order): [string, Make] => [
-    `UniPC-${order}`,
-    (steps, timesteps) => ({ kind: 'unipc', order, steps, timesteps, lowerOrderFinal: false, clip: false }),
-  ]),
-];
+const SOLVERS = Object.entries(ODE_SOLVERS);
 
 const rows = SOLVERS.map(([name, make]) => ({
   name,
@@ -60,7 +29,7 @@ for (const r of rows) {
 const [svg, png] = writeChart(
   process.argv[2] ?? 'docs/img/solver-convergence',
   lineChartSvg(
-    rows.map((r) => ({ name: r.name, x: STEPS.map(Math.log10), y: r.errors })),
+    rows.map((r) => ({ name: legendName(r.name), x: STEPS.map(Math.log10), y: r.errors })),
     {
       title: 'Error at t = 0 against the exact ODE solution (Gaussian data, λ-uniform steps)',
       xLabel: 'log₁₀ steps',
@@ -73,3 +42,11 @@ const [svg, png] = writeChart(
 );
 console.log(`wrote ${svg} and ${png}`);
 console.log(JSON.stringify({ steps: STEPS, rows }));
+
+/** A name short enough for the chart's legend ("DPM-Solver++(3M), Taylor D2" → "DPM++ 3M, Taylor"). */
+function legendName(name: string): string {
+  return name
+    .replace(/DPM-Solver\+\+\((\dM)\)/, 'DPM++ $1')
+    .replace(", diffusers' update", '')
+    .replace(', Taylor D2', ', Taylor');
+}

@@ -14,30 +14,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../random/rng.js';
-import { dpmSolverPlusPlusUpdate, gaussianOdeError, logSnrLinearSchedule, type NoiseLevel } from './index.js';
-import type { SamplerConfig } from './types.js';
+import {
+  dpmSolverPlusPlusUpdate,
+  gaussianOdeError,
+  logSnrLinearSchedule,
+  ODE_SOLVERS,
+  type NoiseLevel,
+  type OdeSolverConfig,
+} from './index.js';
 
 const MU = 0.3;
 const S = 0.5;
 const schedule = logSnrLinearSchedule(1001, 5, -5);
-const odeErrorAtZero = (sampler: (steps: number, timesteps: number[]) => SamplerConfig, steps: number) =>
+const odeErrorAtZero = (sampler: OdeSolverConfig, steps: number) =>
   gaussianOdeError(schedule, MU, S, sampler, steps);
-
-type Make = (steps: number, timesteps: number[]) => SamplerConfig;
-const dpm =
-  (order: 2 | 3, taylorThirdOrder = false): Make =>
-  (steps, timesteps) => ({
-    kind: 'dpm-solver++',
-    order,
-    steps,
-    timesteps,
-    lowerOrderFinal: false,
-    taylorThirdOrder,
-    clip: false,
-  });
-const unipc =
-  (order: 1 | 2 | 3): Make =>
-  (steps, timesteps) => ({ kind: 'unipc', order, steps, timesteps, lowerOrderFinal: false, clip: false });
 
 /**
  * [name, the slope's range, config]. The orders are those of the update formulas: the first, lower-order steps
@@ -46,19 +36,17 @@ const unipc =
  * and of order ≥ 3 with D2 at its Taylor value (here even 4: its leading error term happens to be small on this
  * problem). Measured slopes between 50 and 200 steps: 0.99, 1.99, 2.07, 4.02, 1.99, 2.99, 3.65.
  */
-const SOLVERS: (readonly [string, [number, number], Make])[] = [
+const SOLVERS: (readonly [string, [number, number], OdeSolverConfig])[] = (
   [
-    'DDIM (η = 0)',
-    [0.8, 1.2],
-    (steps, timesteps) => ({ kind: 'ddim', steps, timesteps, eta: 0, clip: false }),
-  ],
-  ['DPM-Solver++(2M)', [1.8, 2.2], dpm(2)],
-  ["DPM-Solver++(3M), diffusers' update", [1.8, 2.3], dpm(3)],
-  ['DPM-Solver++(3M), Taylor D2', [2.8, 4.3], dpm(3, true)],
-  ['UniPC-1', [1.8, 2.2], unipc(1)],
-  ['UniPC-2', [2.8, 3.2], unipc(2)],
-  ['UniPC-3', [3.3, 4.3], unipc(3)],
-];
+    ['DDIM (η = 0)', [0.8, 1.2]],
+    ['DPM-Solver++(2M)', [1.8, 2.2]],
+    ["DPM-Solver++(3M), diffusers' update", [1.8, 2.3]],
+    ['DPM-Solver++(3M), Taylor D2', [2.8, 4.3]],
+    ['UniPC-1', [1.8, 2.2]],
+    ['UniPC-2', [2.8, 3.2]],
+    ['UniPC-3', [3.3, 4.3]],
+  ] as const
+).map(([name, range]) => [name, [...range], ODE_SOLVERS[name]] as const);
 
 describe('global convergence on the Gaussian probability-flow ODE (λ-uniform steps)', () => {
   it.each(SOLVERS)('%s', (name, [lo, hi], sampler) => {

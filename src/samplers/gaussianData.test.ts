@@ -9,16 +9,15 @@ import { negativeElbo } from '../diffusion/vlb.js';
 import { noiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
 import { respacedSchedule, sample } from './index.js';
-import { gaussianDataReverseLogVar } from '../diffusion/gaussianData.js';
+import { gaussianDataOptimalEps, gaussianDataReverseLogVar } from '../diffusion/gaussianData.js';
 import { learnedRangeVFromLogVariance } from '../diffusion/learnedVariance.js';
-import { gaussianDataEpsModel } from './gaussianData.js';
 import type { BatchModel, SamplerConfig } from './types.js';
 
 const MU = 0.3;
 const S = 0.5;
 const schedule = noiseSchedule('linear', 1000);
 
-const optimalEps = gaussianDataEpsModel(schedule, MU, S);
+const optimalEps = gaussianDataOptimalEps(schedule, MU, S);
 
 function moments(x: Float64Array): { mean: number; std: number } {
   const mean = x.reduce((a, b) => a + b, 0) / x.length;

@@ -9,12 +9,7 @@ import { gaussianDataOptimalEps } from '../diffusion/gaussianData.js';
 import { makeNoiseSchedule, type NoiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
 import { sample } from './index.js';
-import type { BatchModel, SamplerConfig } from './types.js';
-
-/** The optimal ε-prediction network for N(μ, s²) data under `schedule` (src/diffusion/gaussianData.ts). */
-export function gaussianDataEpsModel(schedule: NoiseSchedule, mu: number, s: number): BatchModel {
-  return gaussianDataOptimalEps(schedule, mu, s);
-}
+import type { SamplerConfig } from './types.js';
 
 /** The exact probability-flow ODE solution at timestep `to` from the state x at timestep `from`. */
 export function gaussianDataOdeSolution(
@@ -60,7 +55,7 @@ export function gaussianOdeError(
   if ((T - 1) % steps !== 0) throw new Error(`${steps} steps do not divide T − 1 = ${T - 1}`);
   const timesteps = Array.from({ length: steps + 1 }, (_, i) => ((T - 1) * (steps - i)) / steps);
   const xT = Rng.fromSeed(seed).fillNormal(new Float64Array(count));
-  const r = sample(schedule, gaussianDataEpsModel(schedule, mu, s), {
+  const r = sample(schedule, gaussianDataOptimalEps(schedule, mu, s), {
     batch: count,
     dims: 1,
     prediction: 'eps',
@@ -71,4 +66,45 @@ export function gaussianOdeError(
   const exact = gaussianDataOdeSolution(schedule, mu, s, xT, T - 1, 0);
   const x = r.trajectory.get(0)!;
   return Math.sqrt(x.reduce((a, v, i) => a + (v - exact[i]) ** 2, 0) / x.length);
+}
+
+/** A deterministic sampler's config for `steps` steps over explicit `timesteps` (as {@link gaussianOdeError} asks). */
+export type OdeSolverConfig = (steps: number, timesteps: number[]) => SamplerConfig;
+
+/**
+ * The deterministic samplers whose convergence is measured on the Gaussian ODE, by name: DDIM (η = 0),
+ * DPM-Solver++ 2M and 3M (diffusers' update, and with D2 at its Taylor value), UniPC-1/2/3; every one without
+ * lowering its order at the end, so that the measured slope is the formula's.
+ */
+export const ODE_SOLVERS: Readonly<Record<string, OdeSolverConfig>> = {
+  'DDIM (η = 0)': (steps, timesteps) => ({ kind: 'ddim', steps, timesteps, eta: 0, clip: false }),
+  'DPM-Solver++(2M)': dpmSolverConfig(2, false),
+  "DPM-Solver++(3M), diffusers' update": dpmSolverConfig(3, false),
+  'DPM-Solver++(3M), Taylor D2': dpmSolverConfig(3, true),
+  'UniPC-1': uniPcConfig(1),
+  'UniPC-2': uniPcConfig(2),
+  'UniPC-3': uniPcConfig(3),
+};
+
+function dpmSolverConfig(order: 2 | 3, taylorThirdOrder: boolean): OdeSolverConfig {
+  return (steps, timesteps) => ({
+    kind: 'dpm-solver++',
+    order,
+    steps,
+    timesteps,
+    lowerOrderFinal: false,
+    taylorThirdOrder,
+    clip: false,
+  });
+}
+
+function uniPcConfig(order: 1 | 2 | 3): OdeSolverConfig {
+  return (steps, timesteps) => ({
+    kind: 'unipc',
+    order,
+    steps,
+    timesteps,
+    lowerOrderFinal: false,
+    clip: false,
+  });
 }
