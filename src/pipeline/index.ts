@@ -7,9 +7,18 @@
  * [Ho20] arXiv:2006.11239v2 · [ND21] arXiv:2102.09672v1 (learned variances, bits/dim)
  */
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
+import { meanOutputs, splitLearnedRangeOutput } from '../diffusion/learnedVariance.js';
 import type { Prediction } from '../diffusion/parameterization.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
-import { negativeElbo, type VlbOptions, type VlbResult } from '../diffusion/vlb.js';
+import {
+  estimateNegativeElbo,
+  negativeElbo,
+  nllBatches,
+  type NegativeElboEstimate,
+  type VlbOptions,
+  type VlbResult,
+} from '../diffusion/vlb.js';
+import type { DataKind } from '../diffusion/vlbTerm.js';
 import { parseUNet2DConfig, type DiffusersUNetConfig } from '../interop/diffusers/config.js';
 import { parseSchedulerConfig, type VarianceType } from '../interop/diffusers/scheduler.js';
 import { DiffusersUNet2D } from '../interop/diffusers/unet2d.js';
@@ -20,6 +29,7 @@ import {
   sample,
   sampleInBatches,
   type BatchModel,
+  type ReverseVariance,
   type SampleResult,
   type SamplerConfig,
 } from '../samplers/index.js';
@@ -31,14 +41,20 @@ import {
   ddpmSchedule,
   totalTrainingSteps,
   validateDdpmConfig,
+  type DdpmConfig,
   type Denoiser,
+  type TrainingState,
 } from '../train/ddpm.js';
+import { loadWeights, type WeightsCopy } from '../train/emaWeights.js';
+import { rngOf, type LoadOptions, type SeedOrRng } from './common.js';
+
+export type { LoadOptions, SeedOrRng } from './common.js';
 
 /** A diffusers folder as file name (relative path, '/' separated) → bytes. */
 export type DiffusersFiles = ReadonlyMap<string, Uint8Array>;
 
-/** An elbo checkpoint's bytes, or a diffusers UNet2DModel folder's files. */
-export type ModelSource = Uint8Array | DiffusersFiles;
+/** An elbo checkpoint's bytes (or the checkpoint decoded by decodeTrainingState), or a diffusers folder's files. */
+export type ModelSource = Uint8Array | TrainingState | DiffusersFiles;
 
 /** Options of {@link DiffusionModel.sample}: how many samples, the sampler and the seed. */
 export interface ModelSampleOptions {
@@ -48,7 +64,7 @@ export interface ModelSampleOptions {
    * timestep_spacing and steps_offset; elbo's default otherwise).
    */
   sampler: SamplerConfig;
-  seed: number;
+  seed: SeedOrRng;
   /** Starting noise for all n samples (n·dims values); drawn from the seed when absent. */
   xT?: Float64Array;
   /** Record x_t along the chain (at these timesteps, or at a default set of 9 from x_T to x_0 when true). */
@@ -68,6 +84,37 @@ export interface ModelBoundOptions extends Partial<Pick<VlbOptions, 'terms' | 'd
   batchSize?: number;
 }
 
+/** Options of {@link DiffusionModel.estimateBound}: the data set, the reverse variance and the estimator. */
+export interface ModelBoundEstimateOptions extends Partial<Pick<VlbOptions, 'terms' | 'data'>> {
+  /** n examples flattened (NHWC images in [−1, 1], 8-bit data scaled: (v − 127.5)/127.5; or vectors). */
+  images: Float64Array;
+  seed: SeedOrRng;
+  /**
+   * σ_t² of p_θ(x_{t−1} | x_t) in every term: 'model' (default) the model's own — Σ_θ of a learned-variance
+   * model ([ND21] eq. 15), else its fixed β̃_t or β_t —, or β̃_t ('posterior') or β_t ('beta') for any model.
+   */
+  variance?: 'model' | 'posterior' | 'beta';
+  /** Batches the n examples are split into, sizes differing by at most one (default: nllBatches(n, terms)). */
+  batches?: number;
+  /** Called after each batch with (batches done, batches in all). */
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** {@link DiffusionModel.estimateBound}'s result: the estimate, with the reverse variance its terms used. */
+export interface ModelBoundEstimate extends NegativeElboEstimate {
+  variance: ReverseVariance;
+}
+
+/** What an elbo checkpoint records about the training behind its weights. */
+export interface TrainingRecord {
+  /** The data set it was trained on, as given to `elbo train` (a name or a folder). */
+  dataset: string;
+  /** Its own optimisation steps. */
+  step: number;
+  /** Where training began from another checkpoint's weights (--init-from): its path and total steps. */
+  warmStart?: DdpmConfig['warmStart'];
+}
+
 /**
  * A loaded diffusion model — an elbo checkpoint or a diffusers folder ({@link loadDiffusionModel}): the network,
  * its schedule and parameterisation, and sampling and the bound without a trainer.
@@ -82,6 +129,10 @@ export interface DiffusionModel {
   readonly variance: VarianceType;
   /** Optimisation steps behind the weights (warm starts included), when the source records it (elbo checkpoints do). */
   readonly trainingSteps: number | null;
+  /** An elbo checkpoint's training record (null for a diffusers folder). */
+  readonly training: TrainingRecord | null;
+  /** How the bound treats the data: 8-bit images ('discrete8bit') or continuous vectors (2-D data). */
+  readonly dataKind: DataKind;
   /** Sampling defaults the source asks for (diffusers: clip_sample, timestep_spacing, steps_offset). */
   readonly defaults: { clip: boolean; spacing?: Spacing; stepsOffset?: number };
   /** Things assumed or ignored while loading, one sentence each. */
@@ -94,6 +145,11 @@ export interface DiffusionModel {
   sample(options: ModelSampleOptions): SampleResult;
   /** The negative ELBO in nats per example (−log p(x0) ≤ it), with its terms ([Ho20] eq. 5). */
   bound(options: ModelBoundOptions): VlbResult;
+  /**
+   * The negative ELBO over a data set in nats: its mean per example with a standard error, the mean prior and
+   * decoder terms and the mean of each evaluated L_{t−1} (estimateNegativeElbo; [Ho20] eq. 5, [ND21] §3.3).
+   */
+  estimateBound(options: ModelBoundEstimateOptions): ModelBoundEstimate;
   /** Frees the network's weights. */
   dispose(): void;
 }
@@ -126,11 +182,7 @@ function batchModel(ctx: Context, net: Denoiser, shape: readonly number[], outCh
     // [pixels, 2C] → the C predictions of every pixel, then the C learned-range values of every pixel.
     const n = xt.length;
     const split = new Float64Array(2 * n);
-    for (let p = 0; p < n / channels; p++)
-      for (let c = 0; c < channels; c++) {
-        split[p * channels + c] = out[p * 2 * channels + c];
-        split[n + p * channels + c] = out[p * 2 * channels + channels + c];
-      }
+    splitLearnedRangeOutput(out, channels, split.subarray(0, n), split.subarray(n));
     return split;
   };
 }
@@ -149,37 +201,44 @@ interface Loaded {
   prediction: Prediction;
   variance: VarianceType;
   trainingSteps: number | null;
+  training: TrainingRecord | null;
   defaults: DiffusionModel['defaults'];
   notes: string[];
   diffusersConfig: DiffusersUNetConfig | null;
 }
 
-function loadElbo(ctx: Context, bytes: Uint8Array): Loaded {
-  const state = decodeTrainingState(bytes);
+function loadElbo(ctx: Context, source: Uint8Array | TrainingState, weights: WeightsCopy): Loaded {
+  const state = source instanceof Uint8Array ? decodeTrainingState(source) : source;
   if (state.meta.kind !== 'ddpm')
-    throw new Error(`this is a ${state.meta.kind} checkpoint, not a diffusion model (DDPM)`);
+    throw new Error(`this is a ${String(state.meta.kind)} checkpoint, not a diffusion model (DDPM)`);
   const config = state.meta.config;
   validateDdpmConfig(config);
-  const net = createDenoiser(ctx, config.model, Rng.fromSeed(0));
-  for (const [name, p] of net.namedParameters()) {
-    const e = state.tensors.get(`ema.${name}`);
-    if (!e) throw new Error(`checkpoint has no tensor "ema.${name}"`);
-    if (e.shape.join() !== p.shape.join())
-      throw new Error(
-        `checkpoint tensor "ema.${name}" has shape [${e.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`,
-      );
-    p.view().set(e.data);
+  const learned = config.variance === 'learned-range';
+  // The seed only fills the weights before they are overwritten: the network has no other random state.
+  const net = createDenoiser(ctx, config.model, Rng.fromSeed(config.seed), config.variance);
+  try {
+    loadWeights(net, state.tensors, weights);
+  } catch (err) {
+    disposeModule(net);
+    throw err;
   }
   const shape = config.dataShape;
+  const channels = shape[shape.length - 1];
   return {
     kind: 'elbo',
     net,
     dataShape: [...shape],
-    outChannels: shape[shape.length - 1],
+    outChannels: learned ? 2 * channels : channels,
     schedule: ddpmSchedule(config),
     prediction: config.prediction,
-    variance: 'posterior',
+    // A fixed-variance checkpoint samples with β̃_t unless told otherwise (elbo's default, [Ho20] §3.2).
+    variance: learned ? 'learnedRange' : 'posterior',
     trainingSteps: totalTrainingSteps(state.meta),
+    training: {
+      dataset: config.dataset,
+      step: state.meta.step,
+      ...(config.warmStart ? { warmStart: config.warmStart } : {}),
+    },
     defaults: { clip: false },
     notes: [],
     diffusersConfig: null,
@@ -229,6 +288,7 @@ function loadDiffusers(ctx: Context, files: DiffusersFiles): Loaded {
     prediction: scheduler.prediction,
     variance: scheduler.variance,
     trainingSteps: null,
+    training: null,
     defaults: { clip: scheduler.clip, spacing: scheduler.spacing, stepsOffset: scheduler.stepsOffset },
     notes: [
       ...scheduler.notes,
@@ -243,9 +303,23 @@ function loadDiffusers(ctx: Context, files: DiffusersFiles): Loaded {
  * (config.json + diffusion_pytorch_model.safetensors, scheduler_config.json if present; at the top or under unet/
  * and scheduler/). Errors name the file and key that do not fit.
  */
-export function loadDiffusionModel(ctx: Context, source: ModelSource): DiffusionModel {
-  const m = source instanceof Uint8Array ? loadElbo(ctx, source) : loadDiffusers(ctx, source);
+export function loadDiffusionModel(
+  ctx: Context,
+  source: ModelSource,
+  options: LoadOptions = {},
+): DiffusionModel {
+  const weights = options.weights ?? 'ema';
+  if (weights !== 'ema' && weights !== 'raw')
+    throw new Error(`weights must be 'ema' or 'raw', got ${String(weights)}`);
+  const elbo = source instanceof Uint8Array || 'meta' in source;
+  if (!elbo && weights !== 'ema')
+    throw new Error("a diffusers folder holds one set of weights; raw weights are an elbo checkpoint's");
+  const m = elbo
+    ? loadElbo(ctx, source as Uint8Array | TrainingState, weights)
+    : loadDiffusers(ctx, source as DiffusersFiles);
   const dims = m.dataShape.reduce((a, b) => a * b, 1);
+  const dataKind: DataKind = m.dataShape.length === 3 ? 'discrete8bit' : 'continuous';
+  const learned = m.variance === 'learnedRange';
   const network = batchModel(ctx, m.net, m.dataShape, m.outChannels);
   const T = m.schedule.T;
   const withDefaults = (s: SamplerConfig): SamplerConfig =>
@@ -260,13 +334,16 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
     prediction: m.prediction,
     variance: m.variance,
     trainingSteps: m.trainingSteps,
+    training: m.training,
+    dataKind,
     defaults: m.defaults,
     notes: m.notes,
     network,
     diffusersConfig: m.diffusersConfig,
     sample(o) {
       const sampler = withDefaults(o.sampler);
-      if (sampler.kind === 'ancestral' && m.variance === 'learnedRange')
+      // elbo's learned-range ancestral step ([ND21] eq. 15) is not yet checked against DDPMScheduler's.
+      if (sampler.kind === 'ancestral' && learned && m.kind === 'diffusers')
         throw new Error(
           "this model learns its variances (learned_range); elbo's ancestral sampler uses fixed ones — " +
             'sample it with ddim, dpm-solver++ or unipc',
@@ -280,7 +357,7 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
           prediction: m.prediction,
           sampler,
           xT: o.xT,
-          rng: Rng.fromSeed(o.seed),
+          rng: rngOf(o.seed),
           recordAt,
           onStep: o.onProgress,
         });
@@ -290,7 +367,7 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
         dims,
         prediction: m.prediction,
         sampler,
-        rng: Rng.fromSeed(o.seed),
+        rng: rngOf(o.seed),
         recordAt,
         batchSize: o.batchSize,
         onProgress: o.onProgress,
@@ -319,7 +396,7 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
             {
               prediction: m.prediction,
               variance: m.variance,
-              data: o.data ?? 'discrete8bit',
+              data: o.data ?? dataKind,
               terms: o.terms ?? 'all',
               onTerm: o.onTerm,
             },
@@ -327,6 +404,26 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
         );
       }
       return concatVlb(parts);
+    },
+    estimateBound(o) {
+      const n = o.images.length / dims;
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`estimateBound: ${o.images.length} values are not whole examples of ${dims}`);
+      const asked = o.variance ?? 'model';
+      const variance: ReverseVariance =
+        asked !== 'model' ? asked : learned ? 'learned-range' : m.variance === 'beta' ? 'beta' : 'posterior';
+      const terms = o.terms ?? 'all';
+      const r = estimateNegativeElbo(
+        m.schedule,
+        // A fixed σ_t² needs only the mean outputs of a network that also returns learned-range values.
+        learned && variance !== 'learned-range' ? meanOutputs(network) : network,
+        o.images,
+        n,
+        o.batches ?? nllBatches(n, terms),
+        rngOf(o.seed),
+        { prediction: m.prediction, variance, data: o.data ?? dataKind, terms, onBatch: o.onBatch },
+      );
+      return { ...r, variance };
     },
     dispose: () => disposeModule(m.net),
   };
@@ -386,3 +483,4 @@ export async function fetchDiffusersFolder(
   if (!(await get('scheduler_config.json'))) await get('scheduler/scheduler_config.json');
   return files;
 }
+export * from './vae.js';

@@ -15,16 +15,40 @@ export function emaOnlyState<S extends CheckpointState>(state: S): S {
   return { ...state, tensors, meta: { ...state.meta, weights: 'ema' } };
 }
 
-/** Copies the tensors `ema.<name>` into the module's parameters; every one must be there with its shape. */
-export function loadEmaWeights(module: Module, tensors: NamedArrays): void {
-  for (const [name, p] of module.namedParameters()) {
-    const e = tensors.get(`ema.${name}`);
-    if (!e) throw new Error(`weights file has no tensor "ema.${name}" (is it from another model?)`);
+/** Which copy of the weights a checkpoint's tensors are read from: the EMA copy (`ema.*`) or the raw one (`model.*`). */
+export type WeightsCopy = 'ema' | 'raw';
+
+/**
+ * Copies the tensors `<prefix><name>` (prefix 'ema.' or 'model.') into the module's parameters; every one must be
+ * there with its shape, and no other tensor under the prefix (a file of another model).
+ */
+export function loadWeights(module: Module, tensors: NamedArrays, copy: WeightsCopy = 'ema'): void {
+  const prefix = copy === 'ema' ? 'ema.' : 'model.';
+  const params = module.namedParameters();
+  const names = new Set(params.map(([name]) => `${prefix}${name}`));
+  if (copy === 'raw' && ![...tensors.keys()].some((k) => k.startsWith(prefix)))
+    throw new Error('the file holds only the EMA weights (ema.*), not the raw ones (model.*)');
+  const extra = [...tensors.keys()].filter((k) => k.startsWith(prefix) && !names.has(k));
+  if (extra.length > 0)
+    throw new Error(
+      `weights file has tensors the model does not: ${extra
+        .slice(0, 3)
+        .map((k) => `"${k}"`)
+        .join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''} (is it from another model?)`,
+    );
+  for (const [name, p] of params) {
+    const e = tensors.get(`${prefix}${name}`);
+    if (!e) throw new Error(`weights file has no tensor "${prefix}${name}" (is it from another model?)`);
     if (e.shape.join() !== p.shape.join()) {
       throw new Error(
-        `weights tensor "ema.${name}" has shape [${e.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`,
+        `weights tensor "${prefix}${name}" has shape [${e.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`,
       );
     }
-    p.view().set(e.data);
   }
+  for (const [name, p] of params) p.view().set(tensors.get(`${prefix}${name}`)!.data);
+}
+
+/** Copies the tensors `ema.<name>` into the module's parameters ({@link loadWeights} of the EMA copy). */
+export function loadEmaWeights(module: Module, tensors: NamedArrays): void {
+  loadWeights(module, tensors, 'ema');
 }
