@@ -1,12 +1,24 @@
 /**
- * A model path → the bytes loadDiffusionModel takes (src/pipeline): a file is an elbo checkpoint, a directory a
- * diffusers UNet2DModel folder (config.json, diffusion_pytorch_model.safetensors and scheduler_config.json, at the
- * top or under unet/ and scheduler/, as a pipeline folder has them). Missing or unreadable paths are UserErrors.
+ * A --checkpoint path → what loadDiffusionModel and loadVae take (src/pipeline): a file is an elbo checkpoint
+ * (decoded here, so that its kind picks the command's branch), a directory a diffusers UNet2DModel folder
+ * (config.json, diffusion_pytorch_model.safetensors and scheduler_config.json, at the top or under unet/ and
+ * scheduler/, as a pipeline folder has them). Missing, unreadable or unfit files are UserErrors naming the path.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DiffusersFiles } from '../src/pipeline/index.js';
-import { readCheckpointFile } from './checkpointFile.js';
+import {
+  type DiffusersFiles,
+  type DiffusionModel,
+  loadDiffusionModel,
+  loadVae,
+  type Vae,
+} from '../src/pipeline/index.js';
+import type { Context } from '../src/tensor/tensor.js';
+import type { TrainingState } from '../src/train/ddpm.js';
+import { describeTrainingSteps } from '../src/train/ddpm.js';
+import type { WeightsCopy } from '../src/train/emaWeights.js';
+import type { VaeTrainingState } from '../src/vae/trainer.js';
+import { decodeCheckpointOrExplain } from './trainLoop.js';
 import { UserError } from './userError.js';
 
 /** The files of a diffusers folder that elbo reads (others are not read). */
@@ -46,7 +58,62 @@ export function readDiffusersFolder(dir: string): DiffusersFiles {
   return files;
 }
 
-/** An elbo checkpoint file's bytes or a diffusers folder's files. */
-export function readModelSource(path: string): Uint8Array | DiffusersFiles {
-  return isModelFolder(path) ? readDiffusersFolder(path) : readCheckpointFile(path);
+/** A --checkpoint path, read: a diffusers folder's files, or an elbo checkpoint decoded (a DDPM's or a VAE's). */
+export type OpenedModel =
+  | { kind: 'diffusers'; source: DiffusersFiles }
+  | { kind: 'ddpm'; source: TrainingState }
+  | { kind: 'vae'; source: VaeTrainingState };
+
+/** Reads a --checkpoint path: a directory as a diffusers folder, a file as an elbo checkpoint. */
+export function openModel(path: string): OpenedModel {
+  if (isModelFolder(path)) return { kind: 'diffusers', source: readDiffusersFolder(path) };
+  const state = decodeCheckpointOrExplain(path);
+  return state.meta.kind === 'vae'
+    ? { kind: 'vae', source: state as VaeTrainingState }
+    : { kind: 'ddpm', source: state as TrainingState };
+}
+
+/** Runs a loader, its errors (missing tensors, wrong shapes, unsupported configs) UserErrors naming the path. */
+export function explained<T>(path: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw new UserError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** loadDiffusionModel on an opened DDPM checkpoint or diffusers folder; errors name the path. */
+export function loadDiffusionModelAt(
+  ctx: Context,
+  path: string,
+  opened: Exclude<OpenedModel, { kind: 'vae' }>,
+  weights: WeightsCopy = 'ema',
+): DiffusionModel {
+  return explained(path, () => loadDiffusionModel(ctx, opened.source, { weights }));
+}
+
+/** loadVae on an opened VAE checkpoint; errors name the path. */
+export function loadVaeAt(
+  ctx: Context,
+  path: string,
+  state: VaeTrainingState,
+  weights: WeightsCopy = 'ema',
+): Vae {
+  return explained(path, () => loadVae(ctx, state, { weights }));
+}
+
+/**
+ * A loaded diffusion model for people: "FILE (trained N steps, EMA weights)" for an elbo checkpoint, "the
+ * diffusers folder DIR (eps-prediction, posterior variance)" for a folder.
+ */
+export function describeModel(model: DiffusionModel, path: string, weights: WeightsCopy = 'ema'): string {
+  const t = model.training;
+  return t
+    ? `${path} (trained ${describeTrainingSteps({ step: t.step, config: t })} steps, ${weights === 'raw' ? 'raw' : 'EMA'} weights)`
+    : `the diffusers folder ${path} (${model.prediction}-prediction, ${model.variance} variance)`;
+}
+
+/** The model's variance as the sampler options see it: its own learned Σ_θ, or fixed ones to choose from. */
+export function samplerVariance(model: DiffusionModel): 'fixed' | 'learned-range' {
+  return model.variance === 'learnedRange' ? 'learned-range' : 'fixed';
 }

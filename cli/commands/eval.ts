@@ -1,5 +1,6 @@
 /**
- * `elbo eval --checkpoint FILE [--json]`: evaluates a trained DDPM.
+ * `elbo eval --checkpoint FILE|DIR [--json]`: evaluates a DDPM — an elbo checkpoint, or a diffusers folder with
+ * held-out data named by --data — loaded by loadDiffusionModel (src/pipeline), no trainer:
  *   - the negative ELBO in bits per dimension on held-out data, the full chain (prior KL, every L_{t−1},
  *     discretized decoder L_0) or K stratified timesteps (unbiased for the same sum), with its standard error and
  *     a plot of the per-timestep terms; a learned-variance model is bounded with its own Σ_θ ([ND21] eq. 15);
@@ -8,6 +9,7 @@
  *     up to 100 of those it does not recognise as another (unrecognised.png);
  *   - 2-D data: sliced Wasserstein distance and MMD of samples to fresh data, with the same distances between
  *     two fresh data sets as the noise floor.
+ * A diffusers folder gets the bound only unless --metrics asks for samples (scored by the classifier of --data).
  * A VAE checkpoint (meta.kind 'vae') goes to cli/commands/evalVae.ts: test ELBO and the IWAE bound L_k (--k, --n).
  * With --json, stdout is exactly one JSON object (progress goes to stderr).
  */
@@ -15,20 +17,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isToy2dName, mmdRbf, slicedWasserstein2d, toy2d } from '../../src/data/toy2d.js';
-import { meanOutputs } from '../../src/diffusion/learnedVariance.js';
-import {
-  estimateNegativeElbo,
-  nllBatches,
-  parseStrataSpacing,
-  type StrataSpacing,
-  type VlbOptions,
-} from '../../src/diffusion/vlb.js';
+import { nllBatches, parseStrataSpacing, type StrataSpacing } from '../../src/diffusion/vlb.js';
+import { assertNever } from '../../src/math/checks.js';
 import { natsToBitsPerDim } from '../../src/math/units.js';
+import type { DiffusionModel } from '../../src/pipeline/index.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
-import { describeSampler, sampleInBatches, samplerTimesteps } from '../../src/samplers/index.js';
-import { isVaeState } from '../../src/train/checkpoint.js';
-import { totalTrainingSteps } from '../../src/train/ddpm.js';
+import { describeSampler, type ReverseVariance, samplerTimesteps } from '../../src/samplers/index.js';
 import type { Context } from '../../src/tensor/tensor.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
@@ -45,10 +40,8 @@ import {
   type SamplerOptions,
   samplerFromOptions,
 } from './sample.js';
-import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
-import { isModelFolder } from '../modelSource.js';
-import { evaluateDiffusersFolder } from './evalDiffusers.js';
+import { explained, loadDiffusionModelAt, openModel, samplerVariance } from '../modelSource.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
@@ -74,10 +67,14 @@ export function registerEvalCommand(program: Command): void {
       'evaluate a trained model — DDPM: test-set bits/dim (full variational bound) and sample quality; ' +
         'VAE: test-set ELBO and importance-weighted NLL (nats)',
     )
-    .requiredOption('--checkpoint <file>', 'a checkpoint written by `elbo train ddpm` or `elbo train vae`')
+    .requiredOption(
+      '--checkpoint <path>',
+      'a checkpoint written by `elbo train ddpm` or `elbo train vae`, or a diffusers UNet2DModel folder',
+    )
     .option(
       '--data <name|dir>',
-      'a diffusers folder as --checkpoint: held-out data for the bound (bits/dim only)',
+      'a diffusers folder as --checkpoint: its held-out data (mnist, fashion-mnist or a PNG folder); the bound ' +
+        'only, unless --metrics asks for samples',
     )
     .option('--json', 'print one JSON object on stdout', false)
     .option('--metrics <list>', 'which metrics: nll, samples, or nll,samples', 'nll,samples')
@@ -125,18 +122,57 @@ export function registerEvalCommand(program: Command): void {
 }
 
 /** DDPM-only options of eval (commander attribute names). */
-const DDPM_EVAL_OPTIONS = ['metrics', 'nllN', 'nllTerms', 'samples', 'classifier', 'fidBootstrap', 'out'];
+const DDPM_EVAL_OPTIONS = [
+  'metrics',
+  'nllN',
+  'nllTerms',
+  'nllSpacing',
+  'nllVariance',
+  'samples',
+  'classifier',
+  'fidBootstrap',
+  'out',
+  'data',
+];
 const SAMPLE_METRIC_OPTIONS = ['samples', 'classifier', 'fidBootstrap', ...SAMPLER_OPTION_NAMES];
 
+/** σ_t² of the bound's terms, as the result names it (a diffusers folder's also by its variance_type). */
+function describeBoundVariance(v: ReverseVariance, folder: boolean): string {
+  switch (v) {
+    case 'learned-range':
+      return folder
+        ? 'learned (Σ_θ, Nichol & Dhariwal eq. 15, learned_range)'
+        : 'learned (Σ_θ, Nichol & Dhariwal eq. 15)';
+    case 'beta':
+      return folder ? 'β_t (fixed_large)' : 'β_t';
+    case 'posterior':
+      return folder ? 'posterior (β̃_t, fixed_small)' : 'posterior (β̃_t)';
+    default:
+      return assertNever(v, 'variance');
+  }
+}
+
 async function evaluate(o: EvalOptions, command: Command): Promise<Record<string, unknown>> {
-  if (isModelFolder(o.checkpoint)) return evaluateDiffusersFolder(o);
-  const state = decodeCheckpointOrExplain(o.checkpoint);
-  if (isVaeState(state)) {
+  const opened = openModel(o.checkpoint);
+  if (opened.kind === 'vae') {
     refuseGivenOptions(command, [...DDPM_EVAL_OPTIONS, ...SAMPLER_OPTION_NAMES], 'to a VAE checkpoint');
-    return evaluateVaeCheckpoint(o, state);
+    return evaluateVaeCheckpoint(o, opened.source);
   }
   refuseGivenOptions(command, ['k', 'n', 'rows'], "to a DDPM checkpoint (they are the VAE bound's)");
-  const metrics = new Set(o.metrics.split(',').map((m) => m.trim()));
+  const folder = opened.kind === 'diffusers';
+  if (folder && !o.data)
+    throw new UserError(
+      `${o.checkpoint} is a diffusers folder: give the held-out data with --data (mnist, fashion-mnist or a PNG folder)`,
+    );
+  if (!folder)
+    refuseGivenOptions(
+      command,
+      ['data'],
+      'to an elbo checkpoint (it records the data set it was trained on)',
+    );
+  // A diffusers folder is bounded only unless --metrics asks for samples too (scored with --data's classifier).
+  const metricsGiven = folder && command.getOptionValueSource('metrics') !== 'cli' ? 'nll' : o.metrics;
+  const metrics = new Set(metricsGiven.split(',').map((m) => m.trim()));
   for (const m of metrics)
     if (m !== 'nll' && m !== 'samples')
       throw new UserError(`--metrics: unknown metric "${m}" (use nll, samples)`);
@@ -144,7 +180,10 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
     refuseGivenOptions(command, SAMPLE_METRIC_OPTIONS, 'without the samples metric (--metrics)');
   if (!metrics.has('nll'))
     refuseGivenOptions(command, ['nllN', 'nllTerms'], 'without the nll metric (--metrics)');
-  if (state.meta.config.dataShape.length !== 3)
+  const config = opened.kind === 'ddpm' ? opened.source.meta.config : null;
+  const dataset = config ? config.dataset : o.data!;
+  const isImage = !config || config.dataShape.length === 3;
+  if (!isImage)
     refuseGivenOptions(command, ['classifier', 'fidBootstrap'], 'to 2-D data (the classifier scores images)');
   const seed = parseIntOption('--seed', o.seed);
   const fidBootstrap = parseIntOption('--fid-bootstrap', o.fidBootstrap, { min: 0, max: 10000 });
@@ -152,147 +191,145 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
     throw new UserError('--fid-bootstrap needs ≥ 2 replicates for a spread (0 skips it)');
   const threads =
     o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
-  const config = state.meta.config;
-  const sampler = samplerFromOptions(o, config.T, config.variance);
   const nSamples = parseIntOption('--samples', o.samples, { min: 2, max: 100000 });
   const nllN = parseIntOption('--nll-n', o.nllN, { min: 1, max: 100000 });
-  const terms =
-    o.nllTerms === 'all'
-      ? ('all' as const)
-      : {
-          strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: config.T - 1 }),
-          spacing: parseSpacing(o.nllSpacing),
-        };
-  const learned = config.variance === 'learned-range';
-  const nllVariance = o.nllVariance ?? (learned ? 'model' : 'posterior');
-  if (!['model', 'posterior', 'beta'].includes(nllVariance))
-    throw new UserError(`--nll-variance must be model, posterior or beta; got "${nllVariance}"`);
-  if (nllVariance === 'model' && !learned)
-    throw new UserError(
-      `--nll-variance model needs a learned-variance checkpoint; ${o.checkpoint} has fixed variances (use posterior or beta)`,
-    );
-  const variance: VlbOptions['variance'] =
-    nllVariance === 'model' ? 'learned-range' : nllVariance === 'beta' ? 'beta' : 'posterior';
-  const isImage = config.dataShape.length === 3;
-  const dims = config.dataShape.reduce((a, b) => a * b, 1);
-  const result: Record<string, unknown> = {
-    checkpoint: o.checkpoint,
-    dataset: config.dataset,
-    step: state.meta.step,
-    training_steps: totalTrainingSteps(state.meta),
-  };
+  if (o.nllVariance !== undefined && !['model', 'posterior', 'beta'].includes(o.nllVariance))
+    throw new UserError(`--nll-variance must be model, posterior or beta; got "${o.nllVariance}"`);
+  const held = metrics.has('nll') ? heldOutData(dataset, nllN, seed, folder) : null;
+  const result: Record<string, unknown> = { checkpoint: o.checkpoint, dataset };
 
   ensureWritableDir(o.out);
   await withEngine(threads, async (ctx: Context) => {
-    const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
-    const classifier =
-      metrics.has('samples') && isImage
-        ? loadClassifierOrExplain(ctx, config.dataset, config.dataShape, o.classifier)
-        : null;
-    const model = trainer.batchModel(true);
-    // The bound with a fixed variance sees a learned model's mean outputs; the samplers take the whole output.
-    const meanModel = learned ? meanOutputs(model) : model;
-    const rng = Rng.fromSeed(seed);
-    const pendingWrites: (() => void)[] = [];
-    if (metrics.has('nll')) {
-      const held = heldOutData(config.dataset, nllN, seed);
-      const batches = nllBatches(nllN, terms);
-      const progress = startProgress('bound', batches, 0, 1);
-      const bound = estimateNegativeElbo(
-        trainer.schedule,
-        variance === 'learned-range' ? model : meanModel,
-        Float64Array.from(held),
-        nllN,
-        batches,
-        rng,
-        {
-          prediction: config.prediction,
-          variance,
-          data: isImage ? 'discrete8bit' : 'continuous',
-          terms,
-          onBatch: (done) => progress.update(done),
-        },
-      );
-      progress.stop();
-      const bpd = (nats: number) => natsToBitsPerDim(nats, dims);
-      const perDim = (nats: number) => (isImage ? bpd(nats) : nats / dims);
-      Object.assign(result, {
-        [isImage ? 'nll_bpd' : 'nll_nats_per_dim']: perDim(bound.mean),
-        [isImage ? 'nll_bpd_se' : 'nll_nats_per_dim_se']: perDim(bound.se),
-        nll_n: nllN,
-        nll_terms: terms === 'all' ? 'all' : `${terms.strata} stratified (${terms.spacing})`,
-        [isImage ? 'prior_bpd' : 'prior_nats_per_dim']: perDim(bound.prior),
-        [isImage ? 'decoder_bpd' : 'decoder_nats_per_dim']: perDim(bound.decoder),
-        [isImage ? 'diffusion_bpd' : 'diffusion_nats_per_dim']: perDim(
-          bound.mean - bound.prior - bound.decoder,
-        ),
-        variance:
-          variance === 'learned-range'
-            ? 'learned (Σ_θ, Nichol & Dhariwal eq. 15)'
-            : variance === 'beta'
-              ? 'β_t'
-              : 'posterior (β̃_t)',
-      });
-      const perT = bound.perT;
-      const ts = [...perT.keys()].sort((a, b) => a - b);
-      const plot = join(o.out, 'vlb-terms');
-      // Written after the samples have been checked too, so that a failing eval writes nothing.
-      pendingWrites.push(() =>
-        writeChart(
-          plot,
-          lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)!)) }], {
-            title: `Per-timestep terms of the bound, ${config.dataset}, n = ${nllN}`,
-            xLabel: 'timestep t',
-            yLabel: 'bits/dim',
-            logY: true,
-          }),
-        ),
-      );
-      result.terms_plot = `${plot}.svg`;
-      result.terms_plot_png = `${plot}.png`;
+    const model = loadDiffusionModelAt(ctx, o.checkpoint, opened);
+    try {
+      await evaluateModel(model);
+    } finally {
+      model.dispose();
     }
-    if (metrics.has('samples')) {
-      const stepsPer = samplerTimesteps(config.T, sampler).length;
-      const progress = startProgress('sample', Math.ceil(nSamples / 64) * stepsPer, 0, stepsPer);
-      const { x, nfe } = sampleInBatches(trainer.schedule, model, {
-        n: nSamples,
-        dims,
-        prediction: config.prediction,
-        sampler,
-        rng,
-        onProgress: (done) => progress.update(done),
-      });
-      progress.stop();
-      requireFinite(x, 'samples', o.checkpoint);
-      for (const write of pendingWrites.splice(0)) write();
-      Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, nfe, n: nSamples });
-      if (isImage) {
-        // The first (up to) 100 of the scored samples, so that the figures can be looked at.
-        const shown = Math.min(100, nSamples);
-        const grid = join(o.out, 'samples.png');
-        writeFileAtomic(grid, sampleGridPng(x.subarray(0, shown * dims), shown, config.dataShape));
-        result.samples_png = grid;
-        Object.assign(
-          result,
-          await scoreWithClassifier(ctx, config.dataset, x, nSamples, o.out, classifier!, {
-            replicates: fidBootstrap,
-            seed: seed + 4,
-          }),
+
+    async function evaluateModel(model: DiffusionModel): Promise<void> {
+      const { dims } = model;
+      const T = model.schedule.T;
+      if (model.training)
+        Object.assign(result, { step: model.training.step, training_steps: model.trainingSteps });
+      const sampler = samplerFromOptions(o, T, samplerVariance(model));
+      const terms =
+        o.nllTerms === 'all'
+          ? ('all' as const)
+          : {
+              strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: T - 1 }),
+              spacing: parseSpacing(o.nllSpacing),
+            };
+      const learned = model.variance === 'learnedRange';
+      if (o.nllVariance === 'model' && !learned)
+        throw new UserError(
+          `--nll-variance model needs a learned-variance checkpoint; ${o.checkpoint} has fixed variances (use posterior or beta)`,
         );
-      } else if (isToy2dName(config.dataset)) {
-        const fresh = (s: number) =>
-          Float64Array.from(toy2d(config.dataset as Parameters<typeof toy2d>[0], nSamples, Rng.fromSeed(s)));
-        const a = fresh(seed + 1);
-        const b = fresh(seed + 2);
-        Object.assign(result, {
-          swd: slicedWasserstein2d(x, a, Rng.fromSeed(seed + 3)),
-          swd_noise_floor: slicedWasserstein2d(b, a, Rng.fromSeed(seed + 3)),
-          mmd: mmdRbf(x, a),
-          mmd_noise_floor: mmdRbf(b, a),
+      if (held && held.shape.join() !== model.dataShape.join())
+        throw new UserError(
+          `--data ${dataset} has ${held.shape.join('×')} examples; the model takes ${model.dataShape.join('×')}`,
+        );
+      const classifier =
+        metrics.has('samples') && isImage
+          ? loadClassifierOrExplain(ctx, dataset, model.dataShape, o.classifier)
+          : null;
+      // One stream: the bound's draws, then the samples'.
+      const rng = Rng.fromSeed(seed);
+      const pendingWrites: (() => void)[] = [];
+      if (held) {
+        const batches = nllBatches(nllN, terms);
+        const progress = startProgress('bound', batches, 0, 1);
+        const bound = explained(o.checkpoint, () => {
+          try {
+            return model.estimateBound({
+              images: Float64Array.from(held.images),
+              seed: rng,
+              terms,
+              batches,
+              variance: (o.nllVariance ?? 'model') as 'model' | 'posterior' | 'beta',
+              onBatch: (done) => progress.update(done),
+            });
+          } finally {
+            progress.stop();
+          }
         });
+        const bpd = (nats: number) => natsToBitsPerDim(nats, dims);
+        const perDim = (nats: number) => (isImage ? bpd(nats) : nats / dims);
+        Object.assign(result, {
+          [isImage ? 'nll_bpd' : 'nll_nats_per_dim']: perDim(bound.mean),
+          [isImage ? 'nll_bpd_se' : 'nll_nats_per_dim_se']: perDim(bound.se),
+          nll_n: nllN,
+          nll_terms: terms === 'all' ? 'all' : `${terms.strata} stratified (${terms.spacing})`,
+          [isImage ? 'prior_bpd' : 'prior_nats_per_dim']: perDim(bound.prior),
+          [isImage ? 'decoder_bpd' : 'decoder_nats_per_dim']: perDim(bound.decoder),
+          [isImage ? 'diffusion_bpd' : 'diffusion_nats_per_dim']: perDim(
+            bound.mean - bound.prior - bound.decoder,
+          ),
+          variance: describeBoundVariance(bound.variance, folder),
+        });
+        const perT = bound.perT;
+        const ts = [...perT.keys()].sort((a, b) => a - b);
+        const plot = join(o.out, 'vlb-terms');
+        // Written after the samples have been checked too, so that a failing eval writes nothing.
+        pendingWrites.push(() =>
+          writeChart(
+            plot,
+            lineChartSvg([{ name: 'L_{t−1} (bits/dim)', x: ts, y: ts.map((t) => bpd(perT.get(t)!)) }], {
+              title: `Per-timestep terms of the bound, ${dataset}, n = ${nllN}`,
+              xLabel: 'timestep t',
+              yLabel: 'bits/dim',
+              logY: true,
+            }),
+          ),
+        );
+        result.terms_plot = `${plot}.svg`;
+        result.terms_plot_png = `${plot}.png`;
       }
+      if (metrics.has('samples')) {
+        const stepsPer = samplerTimesteps(T, sampler).length;
+        const progress = startProgress('sample', Math.ceil(nSamples / 64) * stepsPer, 0, stepsPer);
+        const { x, nfe } = explained(o.checkpoint, () => {
+          try {
+            return model.sample({
+              n: nSamples,
+              sampler,
+              seed: rng,
+              onProgress: (done) => progress.update(done),
+            });
+          } finally {
+            progress.stop();
+          }
+        });
+        requireFinite(x, 'samples', o.checkpoint);
+        for (const write of pendingWrites.splice(0)) write();
+        Object.assign(result, { sampler: describeSampler(sampler), steps: stepsPer, nfe, n: nSamples });
+        if (isImage) {
+          // The first (up to) 100 of the scored samples, so that the figures can be looked at.
+          const shown = Math.min(100, nSamples);
+          const grid = join(o.out, 'samples.png');
+          writeFileAtomic(grid, sampleGridPng(x.subarray(0, shown * dims), shown, model.dataShape));
+          result.samples_png = grid;
+          Object.assign(
+            result,
+            await scoreWithClassifier(ctx, dataset, x, nSamples, o.out, classifier!, {
+              replicates: fidBootstrap,
+              seed: seed + 4,
+            }),
+          );
+        } else if (isToy2dName(dataset)) {
+          const fresh = (s: number) => Float64Array.from(toy2d(dataset, nSamples, Rng.fromSeed(s)));
+          const a = fresh(seed + 1);
+          const b = fresh(seed + 2);
+          Object.assign(result, {
+            swd: slicedWasserstein2d(x, a, Rng.fromSeed(seed + 3)),
+            swd_noise_floor: slicedWasserstein2d(b, a, Rng.fromSeed(seed + 3)),
+            mmd: mmdRbf(x, a),
+            mmd_noise_floor: mmdRbf(b, a),
+          });
+        }
+      }
+      for (const write of pendingWrites) write();
     }
-    for (const write of pendingWrites) write();
   });
   return result;
 }
@@ -305,14 +342,22 @@ function parseSpacing(s: string): StrataSpacing {
   }
 }
 
-/** The first n examples of the held-out split (images), or fresh 2-D points from a seed the trainer never used. */
-function heldOutData(dataset: string, n: number, seed: number): Float32Array {
-  if (isToy2dName(dataset)) return toy2d(dataset, n, Rng.fromSeed(1_000_003 + seed));
-  if (!existsSync(dataset) && !['mnist', 'fashion-mnist'].includes(dataset)) {
+/**
+ * The first n examples of the held-out split (images) with their shape, or fresh 2-D points from a seed the
+ * trainer never used. `given`: the data set came with --data (a diffusers folder), not from the checkpoint.
+ */
+function heldOutData(
+  dataset: string,
+  n: number,
+  seed: number,
+  given: boolean,
+): { images: Float32Array; shape: number[] } {
+  if (isToy2dName(dataset)) return { images: toy2d(dataset, n, Rng.fromSeed(1_000_003 + seed)), shape: [2] };
+  if (!given && !existsSync(dataset) && !['mnist', 'fashion-mnist'].includes(dataset)) {
     throw new UserError(`the checkpoint was trained on "${dataset}", which cannot be found here`);
   }
   const { test } = loadDataset(dataset);
   if (n > test.count) throw new UserError(`--nll-n ${n} is more than the ${test.count} held-out images`);
-  const dims = test.height * test.width * test.channels;
-  return test.images.subarray(0, n * dims);
+  const shape = [test.height, test.width, test.channels];
+  return { images: test.images.subarray(0, n * shape[0] * shape[1] * shape[2]), shape };
 }

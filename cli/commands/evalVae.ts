@@ -2,18 +2,17 @@
  * The VAE branch of `elbo eval`: on the first n test images (binarised once with --seed when the model was
  * trained on dynamically binarised data), the ELBO and the importance-weighted bound L_k (the NLL estimate,
  * k = 5000 as in Burda et al.), each averaged over examples with its standard error, and the reconstruction and
- * KL parts of the ELBO.
+ * KL parts of the ELBO, through loadVae's bound() (src/pipeline), no trainer.
  */
 import { existsSync } from 'node:fs';
-import { Rng } from '../../src/random/rng.js';
-import { evaluateVae, summarizeVaeEvaluation } from '../../src/vae/evaluate.js';
-import { decoderTargets, type VaeTrainingState } from '../../src/vae/trainer.js';
+import { summarizeVaeEvaluation } from '../../src/vae/evaluate.js';
+import type { VaeTrainingState } from '../../src/vae/trainer.js';
 import { loadDataset } from '../data.js';
 import { withEngine } from '../engine.js';
+import { loadVaeAt } from '../modelSource.js';
 import { parseIntOption } from '../options.js';
 import { startProgress } from '../progress.js';
 import { UserError } from '../userError.js';
-import { restoreVaeOrExplain } from './trainVae.js';
 
 export interface VaeEvalOptions {
   checkpoint: string;
@@ -24,24 +23,17 @@ export interface VaeEvalOptions {
   threads?: string;
 }
 
-/** The first n held-out images of the checkpoint's dataset as decoder targets (binarised with `seed`). */
-export function heldOutTargets(
-  state: VaeTrainingState,
-  n: number | undefined,
-  seed: number,
-  why = `--n ${n}`,
-) {
-  const config = state.meta.config;
-  if (!existsSync(config.dataset) && !['mnist', 'fashion-mnist'].includes(config.dataset)) {
-    throw new UserError(`the checkpoint was trained on "${config.dataset}", which cannot be found here`);
+/** The first n held-out images (all when n is absent) of a checkpoint's data set, in [−1, 1]. */
+export function heldOutImages(dataset: string, n: number | undefined, why = `--n ${n}`): Float32Array {
+  if (!existsSync(dataset) && !['mnist', 'fashion-mnist'].includes(dataset)) {
+    throw new UserError(`the checkpoint was trained on "${dataset}", which cannot be found here`);
   }
-  const { test } = loadDataset(config.dataset);
+  const { test } = loadDataset(dataset);
   const count = n ?? test.count;
   if (count > test.count)
-    throw new UserError(`${why} is more than the ${test.count} held-out images of "${config.dataset}"`);
+    throw new UserError(`${why} is more than the ${test.count} held-out images of "${dataset}"`);
   const dims = test.height * test.width * test.channels;
-  const images = test.images.subarray(0, count * dims);
-  return { count, targets: decoderTargets(config, images, Rng.fromSeed(seed)) };
+  return test.images.subarray(0, count * dims);
 }
 
 export async function evaluateVaeCheckpoint(
@@ -55,20 +47,18 @@ export async function evaluateVaeCheckpoint(
   const threads =
     o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
   const config = state.meta.config;
-  const { count, targets } = heldOutTargets(state, n, seed);
+  const images = heldOutImages(config.dataset, n);
   return withEngine(threads, (ctx) => {
-    const trainer = restoreVaeOrExplain(ctx, o.checkpoint, state, null);
+    const vae = loadVaeAt(ctx, o.checkpoint, state);
+    const count = images.length / vae.dims;
     const total = count * k;
     const progress = startProgress('iwae', total, 0, Math.max(rows, Math.ceil(total / 20)));
     const t0 = performance.now();
-    const ev = evaluateVae(trainer.net(true), targets, count, k, Rng.fromSeed(seed + 1), {
-      rowsPerPass: rows,
-      onProgress: (done) => progress.update(done),
-    });
+    const ev = vae.bound({ images, seed, k, rowsPerPass: rows, onProgress: (done) => progress.update(done) });
     progress.stop();
     const seconds = (performance.now() - t0) / 1000;
     const s = summarizeVaeEvaluation(ev);
-    trainer.dispose();
+    vae.dispose();
     return {
       checkpoint: o.checkpoint,
       model: 'vae',

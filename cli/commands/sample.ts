@@ -1,15 +1,15 @@
 /**
- * `elbo sample --checkpoint FILE …`: draws samples from a trained DDPM with the chosen sampler and writes a
- * picture of them (a PNG grid for images, an SVG scatter plot for 2-D data) and a denoising trajectory
- * (x_t at chosen t for a few samples). A VAE checkpoint gets its own pictures (cli/commands/sampleVae.ts).
+ * `elbo sample --checkpoint FILE|DIR …`: draws samples from a DDPM — an elbo checkpoint or a diffusers folder, both
+ * loaded by loadDiffusionModel (src/pipeline), no trainer — with the chosen sampler and writes a picture of them (a
+ * PNG grid for images, an SVG scatter plot for 2-D data) and a denoising trajectory (x_t at chosen t for a few
+ * samples). A VAE checkpoint gets its own pictures (cli/commands/sampleVae.ts).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { DiffusionModel } from '../../src/pipeline/index.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
-import { Rng } from '../../src/random/rng.js';
 import {
   describeSampler,
-  sampleInBatches,
   samplerTimesteps,
   SPACINGS,
   spacedTimesteps,
@@ -18,18 +18,20 @@ import {
 } from '../../src/samplers/index.js';
 import { encodeNpy } from '../../src/data/npy.js';
 import { assertNever } from '../../src/math/checks.js';
-import { isVaeState } from '../../src/train/checkpoint.js';
-import { DdpmTrainer, describeTrainingSteps } from '../../src/train/ddpm.js';
 import { withEngine } from '../engine.js';
 import { ensureWritableDir, writeFileAtomic } from '../io.js';
 import { parseChoice, parseFloatOption, parseIntOption, refuseGivenOptions } from '../options.js';
 import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { UserError } from '../userError.js';
 import { startProgress } from '../progress.js';
-import { decodeCheckpointOrExplain, restoreOrExplain } from './train.js';
 import { writeVaePictures } from './sampleVae.js';
-import { isModelFolder } from '../modelSource.js';
-import { sampleDiffusersFolder } from './sampleDiffusers.js';
+import {
+  describeModel,
+  explained,
+  loadDiffusionModelAt,
+  openModel,
+  samplerVariance,
+} from '../modelSource.js';
 
 export interface SamplerOptions {
   sampler: string;
@@ -182,8 +184,8 @@ export function registerSampleCommand(program: Command): void {
   const cmd = program
     .command('sample')
     .description(
-      'draw samples from a trained DDPM (a grid or scatter plot and a trajectory) or VAE (samples, ' +
-        'reconstructions, interpolations, the 2-D manifold)',
+      'draw samples from a trained DDPM or diffusers folder (a grid or scatter plot and a trajectory) or VAE ' +
+        '(samples, reconstructions, interpolations, the 2-D manifold)',
     )
     .requiredOption(
       '--checkpoint <path>',
@@ -203,14 +205,10 @@ export function registerSampleCommand(program: Command): void {
     const seed = parseIntOption('--seed', o.seed);
     const threads =
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
-    if (isModelFolder(o.checkpoint)) {
-      const { out, npy } = o;
-      const sampler = (T: number) => samplerFromOptions(o, T);
-      return sampleDiffusersFolder({ dir: o.checkpoint, n, seed, out, threads, npy, sampler });
-    }
-    const state = decodeCheckpointOrExplain(o.checkpoint);
-    if (isVaeState(state)) {
-      const vae = state;
+    const opened = openModel(o.checkpoint);
+    const weights = o.raw ? 'raw' : 'ema';
+    if (opened.kind === 'vae') {
+      const vae = opened.source;
       refuseGivenOptions(
         command,
         [...SAMPLER_OPTION_NAMES, 'npy'],
@@ -218,7 +216,7 @@ export function registerSampleCommand(program: Command): void {
       );
       ensureWritableDir(o.out);
       const files = await writeVaePictures(
-        { checkpoint: o.checkpoint, n, seed, out: o.out, threads, raw: o.raw },
+        { checkpoint: o.checkpoint, n, seed, out: o.out, threads, weights },
         vae,
       );
       process.stdout.write(
@@ -228,16 +226,29 @@ export function registerSampleCommand(program: Command): void {
       );
       return;
     }
-    const sampler = samplerFromOptions(o, state.meta.config.T, state.meta.config.variance);
-    ensureWritableDir(o.out);
-    await withEngine(threads, async (ctx) => {
-      const trainer = restoreOrExplain(ctx, o.checkpoint, state, null);
-      const { files, nfe } = drawAndWrite(trainer, n, seed, sampler, o.out, !o.raw, o.npy);
-      process.stdout.write(
-        `${n} samples from ${o.checkpoint} (trained ${describeTrainingSteps(state.meta)} steps, ${o.raw ? 'raw' : 'EMA'} weights), ` +
-          `${describeSampler(sampler)}: ${nfe} network calls per sample\n` +
-          files.map((f) => `wrote ${f}\n`).join(''),
-      );
+    if (opened.kind === 'diffusers')
+      refuseGivenOptions(command, ['raw'], 'to a diffusers folder (it holds one set of weights)');
+    await withEngine(threads, (ctx) => {
+      const model = loadDiffusionModelAt(ctx, o.checkpoint, opened, weights);
+      try {
+        const sampler = samplerFromOptions(o, model.schedule.T, samplerVariance(model));
+        ensureWritableDir(o.out);
+        const { files, nfe } = drawAndWrite(model, n, seed, sampler, o.out, o.checkpoint, o.npy);
+        const notes = [
+          ...model.notes,
+          ...(model.defaults.clip && !sampler.clip
+            ? ['its scheduler sets clip_sample: add --clip to follow it']
+            : []),
+        ];
+        process.stdout.write(
+          notes.map((note) => `note: ${note}\n`).join('') +
+            `${n} samples from ${describeModel(model, o.checkpoint, weights)}, ` +
+            `${describeSampler(sampler)}: ${nfe} network calls per sample\n` +
+            files.map((f) => `wrote ${f}\n`).join(''),
+        );
+      } finally {
+        model.dispose();
+      }
     });
   });
 }
@@ -255,46 +266,52 @@ export function requireFinite(values: Float64Array, what: string, checkpoint: st
     );
 }
 
-/** Samples in batches of ≤ 64 and writes the pictures (and the .npy array if asked); returns the files written. */
+/**
+ * Draws n samples from a loaded model in batches of ≤ 64 (a progress bar on stderr) and writes the pictures — the
+ * grid and the trajectory (x_t from x_T to x_0 of the first 8 samples) for images, a scatter plot for 2-D data —
+ * and the .npy array if asked; returns the files written and the network calls per sample. Sampling errors (a
+ * sampler the model cannot take) are UserErrors naming the checkpoint.
+ */
 export function drawAndWrite(
-  trainer: DdpmTrainer,
+  model: DiffusionModel,
   n: number,
   seed: number,
   sampler: SamplerConfig,
   out: string,
-  ema: boolean,
+  checkpoint: string,
   npy?: string,
 ): { files: string[]; nfe: number } {
-  const { config, schedule } = trainer;
-  const dims = config.dataShape.reduce((a, b) => a * b, 1);
-  const T = schedule.T;
-  const recordAt = [T, ...[0.8, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05].map((f) => Math.round(f * T)), -1];
-  const steps = samplerTimesteps(T, sampler).length;
+  const { dataShape, dims } = model;
+  const isImage = dataShape.length === 3;
+  const steps = samplerTimesteps(model.schedule.T, sampler).length;
   const progress = startProgress('sample', Math.ceil(n / 64) * steps, 0, Math.max(1, Math.floor(steps / 4)));
   const {
     x: all,
     trajectory,
     nfe,
-  } = sampleInBatches(schedule, trainer.batchModel(ema), {
-    n,
-    dims,
-    prediction: config.prediction,
-    sampler,
-    rng: Rng.fromSeed(seed),
-    recordAt,
-    onProgress: (done) => progress.update(done),
+  } = explained(checkpoint, () => {
+    try {
+      return model.sample({
+        n,
+        sampler,
+        seed,
+        recordTrajectory: isImage,
+        onProgress: (done) => progress.update(done),
+      });
+    } finally {
+      progress.stop();
+    }
   });
-  progress.stop();
-  requireFinite(all, 'samples', 'the checkpoint');
+  requireFinite(all, 'samples', checkpoint);
   const files: string[] = [];
-  if (config.dataShape.length === 3) {
-    const [h, w, c] = config.dataShape;
+  if (isImage) {
+    const [h, w, c] = dataShape;
     const grid = join(out, 'samples.png');
-    writeFileAtomic(grid, sampleGridPng(all, n, config.dataShape));
+    writeFileAtomic(grid, sampleGridPng(all, n, dataShape));
     files.push(grid);
-    // Trajectory: rows = first 8 samples, columns = recorded timesteps from x_T to x_0.
+    // Trajectory: rows = first 8 samples, columns = recorded timesteps from x_T to x_0 (the sample, key −1).
     const rows = Math.min(8, n);
-    const keys = recordAt.filter((t) => trajectory.has(t));
+    const keys = [...trajectory.keys()].sort((a, b) => (a === -1 ? 1 : b === -1 ? -1 : b - a));
     const strip = new Float32Array(rows * keys.length * dims);
     for (let r = 0; r < rows; r++) {
       keys.forEach((t, j) =>
@@ -328,7 +345,7 @@ export function drawAndWrite(
     files.push(...scatter);
   }
   if (npy) {
-    writeFileAtomic(npy, encodeNpy(Float32Array.from(all), [n, ...config.dataShape]));
+    writeFileAtomic(npy, encodeNpy(Float32Array.from(all), [n, ...dataShape]));
     files.push(npy);
   }
   return { files, nfe };
