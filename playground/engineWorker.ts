@@ -5,18 +5,14 @@
  * cross-origin isolated; one thread, without SharedArrayBuffer, when it is not.
  */
 import { toy2d, slicedWasserstein2d, type Toy2dName } from '../src/data/toy2d.js';
-import { negativeElbo } from '../src/diffusion/vlb.js';
 import { createBrowserEngine } from '../src/engine/browser.js';
 import type { Engine } from '../src/engine/engine.js';
 import { natsToBitsPerDim } from '../src/math/units.js';
+import { type DiffusionModel, loadDiffusionModel, loadVae, type Vae } from '../src/pipeline/index.js';
 import { Rng, type RngState } from '../src/random/rng.js';
 import { sample, samplerTimesteps } from '../src/samplers/index.js';
 import { Context } from '../src/tensor/tensor.js';
-import { decodeTrainingState } from '../src/train/checkpoint.js';
 import { type BatchSource, type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
-import { totalTrainingSteps } from '../src/train/ddpm.js';
-import { loadEmaWeights } from '../src/train/emaWeights.js';
-import { VaeTrainer, type VaeTrainingState } from '../src/vae/trainer.js';
 import simdUrl from '../build/kernels.wasm?url';
 import relaxedUrl from '../build/kernels-relaxed.wasm?url';
 import kernelWorkerUrl from './kernelWorker.ts?worker&url';
@@ -126,47 +122,31 @@ function toyConfig(s: Train2dSettings): DdpmConfig {
   };
 }
 
-type DdpmModel = { trainer: DdpmTrainer; trainedSteps: number };
-type VaeModel = { trainer: VaeTrainer };
-
 /** Everything the worker holds between jobs (one instance; no module-level mutable state). */
 class JobRunner {
-  private readonly ddpms = new Map<string, Promise<DdpmModel>>();
-  private readonly vaes = new Map<string, Promise<VaeModel>>();
+  private readonly ddpms = new Map<string, Promise<DiffusionModel>>();
+  private readonly vaes = new Map<string, Promise<Vae>>();
   private toy: { trainer: DdpmTrainer; settings: Train2dSettings } | null = null;
   readonly stopRequests = new Set<number>();
 
   constructor(private readonly ctx: Context) {}
 
-  /** A DDPM from a weights file, loaded once per session (EMA weights into a trainer with no data). */
-  private ddpm(url: string): Promise<DdpmModel> {
+  /** A DDPM from a weights file, loaded once per session (its EMA weights; loadDiffusionModel, no trainer). */
+  private ddpm(url: string): Promise<DiffusionModel> {
     let model = this.ddpms.get(url);
     if (!model) {
-      model = cachedBytes(url).then((bytes) => {
-        const state = decodeTrainingState(bytes);
-        if (state.meta.kind !== 'ddpm')
-          throw new Error(`${url} holds a ${String(state.meta.kind)} model, not a DDPM`);
-        const trainer = new DdpmTrainer(this.ctx, state.meta.config, null);
-        loadEmaWeights(trainer.ema, state.tensors);
-        return { trainer, trainedSteps: totalTrainingSteps(state.meta) };
-      });
+      model = cachedBytes(url).then((bytes) => named(url, () => loadDiffusionModel(this.ctx, bytes)));
       model.catch(() => this.ddpms.delete(url)); // a failed load is retried next time
       this.ddpms.set(url, model);
     }
     return model;
   }
 
-  private vae(url: string): Promise<VaeModel> {
+  /** A VAE from a weights file, loaded once per session (its EMA weights; loadVae, no trainer). */
+  private vae(url: string): Promise<Vae> {
     let model = this.vaes.get(url);
     if (!model) {
-      model = cachedBytes(url).then((bytes) => {
-        const state = decodeTrainingState(bytes) as unknown as VaeTrainingState;
-        if (state.meta.kind !== 'vae')
-          throw new Error(`${url} holds a ${String(state.meta.kind)} model, not a VAE`);
-        const trainer = new VaeTrainer(this.ctx, state.meta.config, null);
-        loadEmaWeights(trainer.ema, state.tensors);
-        return { trainer };
-      });
+      model = cachedBytes(url).then((bytes) => named(url, () => loadVae(this.ctx, bytes)));
       model.catch(() => this.vaes.delete(url));
       this.vaes.set(url, model);
     }
@@ -191,21 +171,19 @@ class JobRunner {
   private async sample(id: number, job: Extract<Job, { kind: 'sample' }>) {
     post({ type: 'progress', id, done: 0, total: 1, what: 'loading the weights' });
     const tLoad = performance.now();
-    const { trainer, trainedSteps } = await this.ddpm(job.url);
+    const model = await this.ddpm(job.url);
     const loadMs = performance.now() - tLoad;
-    const dims = trainer.config.dataShape.reduce((a, b) => a * b, 1);
-    const visited = samplerTimesteps(trainer.schedule.T, job.sampler);
+    const visited = samplerTimesteps(model.schedule.T, job.sampler);
     const stride = Math.max(1, Math.ceil(visited.length / job.frames));
     const recordAt = visited.filter((_, i) => i % stride === 0);
     const t0 = performance.now();
-    const r = sample(trainer.schedule, trainer.batchModel(true), {
-      batch: job.count,
-      dims,
-      rng: Rng.fromSeed(job.seed),
-      prediction: trainer.config.prediction,
+    const r = model.sample({
+      n: job.count,
+      batchSize: job.count, // one batch: the trajectory frames show every sample
+      seed: job.seed,
       sampler: job.sampler,
-      recordAt,
-      onStep: (done, total) => post({ type: 'progress', id, done, total, what: 'sampling' }),
+      recordTrajectory: recordAt,
+      onProgress: (done, total) => post({ type: 'progress', id, done, total, what: 'sampling' }),
     });
     const sampleMs = performance.now() - t0;
     const frameTimesteps = recordAt.filter((t) => r.trajectory.has(t) && r.denoised.has(t));
@@ -218,7 +196,7 @@ class JobRunner {
       nfe: r.nfe,
       sampleMs,
       loadMs,
-      trainedSteps,
+      trainedSteps: model.trainingSteps ?? 0,
     };
     return {
       result,
@@ -228,12 +206,11 @@ class JobRunner {
 
   private async elbo(id: number, job: Extract<Job, { kind: 'elbo' }>) {
     post({ type: 'progress', id, done: 0, total: 1, what: 'loading the weights' });
-    const { trainer } = await this.ddpm(job.url);
+    const model = await this.ddpm(job.url);
     const t0 = performance.now();
-    const r = negativeElbo(trainer.schedule, trainer.batchModel(true), job.x0, 1, Rng.fromSeed(job.seed), {
-      prediction: trainer.config.prediction,
-      variance: 'posterior',
-      data: 'discrete8bit',
+    const r = model.bound({
+      images: job.x0,
+      seed: job.seed,
       terms: { strata: job.strata },
       onTerm: (done, total) => post({ type: 'progress', id, done, total, what: 'terms' }),
     });
@@ -320,39 +297,31 @@ class JobRunner {
   }
 
   private async vaeDecode(url: string, z: Float64Array) {
-    const { trainer } = await this.vae(url);
-    const net = trainer.net(true);
-    const L = net.latentDim;
-    const n = z.length / L;
-    const pixels = this.ctx.noGrad(() =>
-      this.ctx.scope(() => {
-        const out = net.decode(this.ctx.fromArray(Float32Array.from(z), [n, L])).view();
-        const likelihood = trainer.config.likelihood;
-        // Bernoulli: the mean is σ(logit); Gaussian: the mean in [−1, 1], shown in [0, 1].
-        return likelihood.kind === 'bernoulli'
-          ? Float32Array.from(out, (v) => 1 / (1 + Math.exp(-v)))
-          : Float32Array.from(out, (v) => Math.min(1, Math.max(0, (v + 1) / 2)));
-      }),
-    );
-    const result: VaeResult = { pixels, latentDim: L };
+    const vae = await this.vae(url);
+    // The decoder's mean images in [−1, 1] (Bernoulli: 2σ(logit) − 1), shown in [0, 1].
+    const pixels = vae.decode(Float32Array.from(z)).map((v) => Math.min(1, Math.max(0, (v + 1) / 2)));
+    const result: VaeResult = { pixels, latentDim: vae.latentDim };
     return { result, transfer: [pixels.buffer] };
   }
 
   private async vaeEncode(url: string, x: Float32Array) {
-    const { trainer } = await this.vae(url);
-    const net = trainer.net(true);
-    const n = x.length / 784;
-    const result = this.ctx.noGrad(() =>
-      this.ctx.scope(() => {
-        const q = net.encode(this.ctx.fromArray(x, [n, ...trainer.config.dataShape]));
-        return {
-          mean: Float64Array.from(q.mean.view()),
-          logVar: Float64Array.from(q.logVar.view()),
-          latentDim: net.latentDim,
-        } satisfies VaeResult;
-      }),
-    );
+    const vae = await this.vae(url);
+    const q = vae.encode(x);
+    const result: VaeResult = {
+      mean: Float64Array.from(q.mean),
+      logVar: Float64Array.from(q.logVar),
+      latentDim: vae.latentDim,
+    };
     return { result, transfer: [] };
+  }
+}
+
+/** Runs a loader, its error naming the weights file. */
+function named<T>(url: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    throw new Error(`${url}: ${(err as Error).message}`);
   }
 }
 

@@ -20,7 +20,6 @@ import { isToy2dName, mmdRbf, slicedWasserstein2d, toy2d } from '../../src/data/
 import { nllBatches, parseStrataSpacing, type StrataSpacing } from '../../src/diffusion/vlb.js';
 import { assertNever } from '../../src/math/checks.js';
 import { natsToBitsPerDim } from '../../src/math/units.js';
-import type { DiffusionModel } from '../../src/pipeline/index.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import { Rng } from '../../src/random/rng.js';
 import { describeSampler, type ReverseVariance, samplerTimesteps } from '../../src/samplers/index.js';
@@ -202,12 +201,6 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
   await withEngine(threads, async (ctx: Context) => {
     const model = loadDiffusionModelAt(ctx, o.checkpoint, opened);
     try {
-      await evaluateModel(model);
-    } finally {
-      model.dispose();
-    }
-
-    async function evaluateModel(model: DiffusionModel): Promise<void> {
       const { dims } = model;
       const T = model.schedule.T;
       if (model.training)
@@ -329,6 +322,8 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
         }
       }
       for (const write of pendingWrites) write();
+    } finally {
+      model.dispose();
     }
   });
   return result;
