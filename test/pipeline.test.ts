@@ -20,22 +20,12 @@ import { decoderMeans, posteriorMeans } from '../src/vae/pictures.js';
 import { decoderTargets, VaeTrainer } from '../src/vae/trainer.js';
 import { SeededBatches } from './helpers/batchSources.js';
 import { startTestEngine } from './helpers/engine.js';
+import { TINY_MOONS_DDPM } from './helpers/tinyDdpm.js';
 
 const { ctx } = await startTestEngine({ threads: 2 });
 
 const LEARNED_2D: DdpmConfig = {
-  dataset: 'two-moons',
-  dataShape: [2],
-  model: { kind: 'mlp', mlp: { dims: 2, hidden: 32, layers: 2, timeEmbeddingDim: 16 } },
-  schedule: 'linear',
-  T: 20,
-  prediction: 'eps',
-  batchSize: 32,
-  lr: 1e-3,
-  warmupSteps: 5,
-  gradClip: 1,
-  emaDecay: 0.9,
-  seed: 4,
+  ...TINY_MOONS_DDPM,
   variance: 'learned-range',
   objective: { kind: 'hybrid', vlbWeight: 0.001 },
 };
