@@ -5,8 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Context, DdpmTrainer, decodeTrainingState, imageDatasetFromIdx, natsToBitsPerDim } from 'elbo';
-import { negativeElbo, Rng } from 'elbo';
+import { Context, imageDatasetFromIdx, loadDiffusionModel, natsToBitsPerDim } from 'elbo';
 import { createNodeEngine } from 'elbo/node';
 
 const strata = process.argv[2] === undefined ? undefined : Number(process.argv[2]);
@@ -19,15 +18,10 @@ const x0 = Float64Array.from(test.images.subarray(0, 28 * 28)); // the first tes
 
 const file = new URL('../../checkpoints/mnist-ddpm.safetensors', import.meta.resolve('elbo'));
 const engine = await createNodeEngine();
-const trainer = DdpmTrainer.restore(
-  new Context(engine),
-  decodeTrainingState(readFileSync(file), 'ddpm'),
-  null,
-);
-const r = negativeElbo(trainer.schedule, trainer.batchModel(), x0, 1, Rng.fromSeed(0), {
-  prediction: trainer.config.prediction,
-  variance: 'posterior', // σ_t² = β̃_t
-  data: 'discrete8bit',
+const model = loadDiffusionModel(new Context(engine), readFileSync(file)); // σ_t² = β̃_t, its own
+const r = model.bound({
+  images: x0,
+  seed: 0,
   terms: strata === undefined ? 'all' : { strata },
 });
 const bpd = (nats: number) => natsToBitsPerDim(nats, 28 * 28).toFixed(4);

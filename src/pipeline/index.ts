@@ -1,8 +1,9 @@
 /**
  * load → sample / bound: the one object a user holds after loading a diffusion model, whether it is an elbo
  * checkpoint or a diffusers UNet2DModel folder (as diffusers' pipelines are). No trainer is built; the network runs
- * without recording gradients, its intermediates freed after each call. No I/O here: the bytes come in (Node reads
- * files in node/diffusionModelFiles.ts, a browser fetches them with {@link fetchDiffusersFolder}).
+ * without recording gradients, its intermediates freed after each call. No I/O here: the bytes come in (the CLI
+ * reads files in cli/modelSource.ts, a browser fetches them with {@link fetchDiffusersFolder}). A VAE checkpoint
+ * loads the same way with {@link loadVae} (vae.ts).
  *
  * [Ho20] arXiv:2006.11239v2 · [ND21] arXiv:2102.09672v1 (learned variances, bits/dim)
  */
@@ -345,7 +346,8 @@ export function loadDiffusionModel(
       // elbo's learned-range ancestral step ([ND21] eq. 15) is not yet checked against DDPMScheduler's.
       if (sampler.kind === 'ancestral' && learned && m.kind === 'diffusers')
         throw new Error(
-          "this model learns its variances (learned_range); elbo's ancestral sampler uses fixed ones — " +
+          "this model learns its variances (learned_range); elbo's learned-range ancestral step is not yet " +
+            "checked against diffusers' DDPMScheduler — " +
             'sample it with ddim, dpm-solver++ or unipc',
         );
       const recordAt =
