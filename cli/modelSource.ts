@@ -18,7 +18,7 @@ import type { TrainingState } from '../src/train/ddpm.js';
 import { describeTrainingSteps } from '../src/train/ddpm.js';
 import type { WeightsCopy } from '../src/train/emaWeights.js';
 import type { VaeTrainingState } from '../src/vae/trainer.js';
-import { decodeCheckpointOrExplain } from './trainLoop.js';
+import { decodeCheckpointOrExplain, withPathInErrors } from './trainLoop.js';
 import { UserError } from './userError.js';
 
 /** The files of a diffusers folder that elbo reads (others are not read). */
@@ -73,15 +73,6 @@ export function openModel(path: string): OpenedModel {
     : { kind: 'ddpm', source: state as TrainingState };
 }
 
-/** Runs a loader, its errors (missing tensors, wrong shapes, unsupported configs) UserErrors naming the path. */
-export function explained<T>(path: string, run: () => T): T {
-  try {
-    return run();
-  } catch (err) {
-    throw new UserError(`${path}: ${(err as Error).message}`);
-  }
-}
-
 /** loadDiffusionModel on an opened DDPM checkpoint or diffusers folder; errors name the path. */
 export function loadDiffusionModelAt(
   ctx: Context,
@@ -89,7 +80,7 @@ export function loadDiffusionModelAt(
   opened: Exclude<OpenedModel, { kind: 'vae' }>,
   weights: WeightsCopy = 'ema',
 ): DiffusionModel {
-  return explained(path, () => loadDiffusionModel(ctx, opened.source, { weights }));
+  return withPathInErrors(path, () => loadDiffusionModel(ctx, opened.source, { weights }));
 }
 
 /** loadVae on an opened VAE checkpoint; errors name the path. */
@@ -99,7 +90,7 @@ export function loadVaeAt(
   state: VaeTrainingState,
   weights: WeightsCopy = 'ema',
 ): Vae {
-  return explained(path, () => loadVae(ctx, state, { weights }));
+  return withPathInErrors(path, () => loadVae(ctx, state, { weights }));
 }
 
 /**

@@ -136,10 +136,13 @@ export function checkpointKind(state: ElboTrainingState): TrainingKind {
   return state.meta.kind;
 }
 
-/** Runs a trainer's restore, turning its errors (missing tensors, wrong shapes) into UserErrors naming the file. */
-export function restoreOrExplainWith<T>(path: string, restore: () => T): T {
+/**
+ * Runs what reads or uses a file — a trainer's restore, a pipeline's load, sampling it — turning its errors
+ * (missing tensors, wrong shapes, a sampler the model cannot take) into UserErrors naming the file.
+ */
+export function withPathInErrors<T>(path: string, run: () => T): T {
   try {
-    return restore();
+    return run();
   } catch (err) {
     throw new UserError(`${path}: ${(err as Error).message}`);
   }

@@ -40,7 +40,8 @@ import {
   samplerFromOptions,
 } from './sample.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
-import { explained, loadDiffusionModelAt, openModel, samplerVariance } from '../modelSource.js';
+import { loadDiffusionModelAt, openModel, samplerVariance } from '../modelSource.js';
+import { withPathInErrors } from '../trainLoop.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
   checkpoint: string;
@@ -232,7 +233,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
       if (held) {
         const batches = nllBatches(nllN, terms);
         const progress = startProgress('bound', batches, 0, 1);
-        const bound = explained(o.checkpoint, () => {
+        const bound = withPathInErrors(o.checkpoint, () => {
           try {
             return model.estimateBound({
               images: Float64Array.from(held.images),
@@ -281,7 +282,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
       if (metrics.has('samples')) {
         const stepsPer = samplerTimesteps(T, sampler).length;
         const progress = startProgress('sample', Math.ceil(nSamples / 64) * stepsPer, 0, stepsPer);
-        const { x, nfe } = explained(o.checkpoint, () => {
+        const { x, nfe } = withPathInErrors(o.checkpoint, () => {
           try {
             return model.sample({
               n: nSamples,

@@ -25,13 +25,8 @@ import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { UserError } from '../userError.js';
 import { startProgress } from '../progress.js';
 import { writeVaePictures } from './sampleVae.js';
-import {
-  describeModel,
-  explained,
-  loadDiffusionModelAt,
-  openModel,
-  samplerVariance,
-} from '../modelSource.js';
+import { describeModel, loadDiffusionModelAt, openModel, samplerVariance } from '../modelSource.js';
+import { withPathInErrors } from '../trainLoop.js';
 
 export interface SamplerOptions {
   sampler: string;
@@ -289,7 +284,7 @@ export function drawAndWrite(
     x: all,
     trajectory,
     nfe,
-  } = explained(checkpoint, () => {
+  } = withPathInErrors(checkpoint, () => {
     try {
       return model.sample({
         n,

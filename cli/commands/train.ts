@@ -37,7 +37,7 @@ import {
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
   parseCommonTrainOptions,
-  restoreOrExplainWith,
+  withPathInErrors,
   runTrainingLoop,
 } from '../trainLoop.js';
 import { UserError } from '../userError.js';
@@ -317,7 +317,7 @@ function warmStartedTrainer(ctx: Context, path: string, config: DdpmConfig, data
     { ...config, warmStart: { from: path, step: totalTrainingSteps(source.meta) } },
     data,
   );
-  const report = restoreOrExplainWith(path, () => trainer.warmStartFrom(source.tensors));
+  const report = withPathInErrors(path, () => trainer.warmStartFrom(source.tensors));
   const grown =
     (report.newBlocks.length ? `; new, starting as the identity: ${report.newBlocks.join(', ')}` : '') +
     (report.newVarianceOutputs.length
@@ -336,7 +336,7 @@ export function restoreOrExplain(
   state: TrainingState,
   data: BatchSource | null,
 ): DdpmTrainer {
-  return restoreOrExplainWith(path, () => DdpmTrainer.restore(ctx, state, data));
+  return withPathInErrors(path, () => DdpmTrainer.restore(ctx, state, data));
 }
 
 export { decodeCheckpointOrExplain };

@@ -22,7 +22,7 @@ import {
   type CommonTrainOptions,
   decodeCheckpointOrExplain,
   parseCommonTrainOptions,
-  restoreOrExplainWith,
+  withPathInErrors,
   runTrainingLoop,
 } from '../trainLoop.js';
 import { UserError } from '../userError.js';
@@ -151,7 +151,7 @@ export function restoreVaeOrExplain(
   state: VaeTrainingState,
   data: ConstructorParameters<typeof VaeTrainer>[2],
 ): VaeTrainer {
-  return restoreOrExplainWith(path, () => VaeTrainer.restore(ctx, state, data));
+  return withPathInErrors(path, () => VaeTrainer.restore(ctx, state, data));
 }
 
 /** Reads a checkpoint and insists that it is a VAE's. */
