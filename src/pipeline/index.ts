@@ -300,9 +300,10 @@ function loadDiffusers(ctx: Context, files: DiffusersFiles): Loaded {
 }
 
 /**
- * Loads a diffusion model: an elbo DDPM checkpoint (its EMA weights) or a diffusers UNet2DModel folder
- * (config.json + diffusion_pytorch_model.safetensors, scheduler_config.json if present; at the top or under unet/
- * and scheduler/). Errors name the file and key that do not fit.
+ * Loads a diffusion model: an elbo DDPM checkpoint — bytes or decoded, its EMA weights or (`weights: 'raw'`) its
+ * raw ones, fixed or learned variances — or a diffusers UNet2DModel folder (config.json +
+ * diffusion_pytorch_model.safetensors, scheduler_config.json if present; at the top or under unet/ and
+ * scheduler/). Errors name the file and key that do not fit.
  */
 export function loadDiffusionModel(
   ctx: Context,
@@ -412,6 +413,10 @@ export function loadDiffusionModel(
       if (!Number.isInteger(n) || n < 1)
         throw new Error(`estimateBound: ${o.images.length} values are not whole examples of ${dims}`);
       const asked = o.variance ?? 'model';
+      if (!['model', 'posterior', 'beta'].includes(asked))
+        throw new Error(
+          `estimateBound: variance must be 'model', 'posterior' or 'beta', got ${String(asked)}`,
+        );
       const variance: ReverseVariance =
         asked !== 'model' ? asked : learned ? 'learned-range' : m.variance === 'beta' ? 'beta' : 'posterior';
       const terms = o.terms ?? 'all';
