@@ -152,6 +152,12 @@ describe('loadDiffusionModel on an elbo checkpoint = the trainer path', () => {
       const x = Rng.fromSeed(5).fillNormal(new Float64Array(6));
       expect(raw.network(x, 3)).toEqual(trainer.batchModel(false)(x, 3));
       expect(raw.network(x, 3)).not.toEqual(trainer.batchModel(true)(x, 3));
+      // A training checkpoint is checked whole, as a trainer's restore checks it: a raw tensor missing is refused
+      // even when the EMA weights are read.
+      const damaged = decodeTrainingState(bytes, 'ddpm');
+      const [raw0] = [...damaged.tensors.keys()].filter((k) => k.startsWith('model.'));
+      damaged.tensors.delete(raw0);
+      expect(() => loadDiffusionModel(ctx, damaged)).toThrow(`checkpoint has no tensor "${raw0}"`);
       const emaOnly = emaOnlyState(decodeTrainingState(bytes, 'ddpm'));
       expect(() => loadDiffusionModel(ctx, emaOnly, { weights: 'raw' })).toThrow(
         /holds only the EMA weights \(ema\.\*\), not the raw ones/,

@@ -46,7 +46,7 @@ import {
   type Denoiser,
   type TrainingState,
 } from '../train/ddpm.js';
-import { loadWeights, type WeightsCopy } from '../train/emaWeights.js';
+import { isEmaOnly, loadWeights, type WeightsCopy } from '../train/emaWeights.js';
 import { rngOf, type LoadOptions, type SeedOrRng } from './common.js';
 
 export type { LoadOptions, SeedOrRng } from './common.js';
@@ -218,7 +218,7 @@ function loadElbo(ctx: Context, source: Uint8Array | TrainingState, weights: Wei
   // The seed only fills the weights before they are overwritten: the network has no other random state.
   const net = createDenoiser(ctx, config.model, Rng.fromSeed(config.seed), config.variance);
   try {
-    loadWeights(net, state.tensors, weights);
+    loadWeights(net, state.tensors, weights, isEmaOnly(state.meta));
   } catch (err) {
     disposeModule(net);
     throw err;

@@ -8,7 +8,7 @@
 import { Rng } from '../random/rng.js';
 import type { Context } from '../tensor/tensor.js';
 import { decodeTrainingState } from '../train/checkpoint.js';
-import { loadWeights } from '../train/emaWeights.js';
+import { isEmaOnly, loadWeights } from '../train/emaWeights.js';
 import type { VaeConfig } from '../vae/config.js';
 import { evaluateVae, type VaeEvaluation } from '../vae/evaluate.js';
 import { VaeModel } from '../vae/nets.js';
@@ -95,7 +95,7 @@ export function loadVae(ctx: Context, source: Uint8Array | VaeTrainingState, opt
   // The seed only fills the weights before they are overwritten: the network has no other random state.
   const net = new VaeModel(ctx, config, Rng.fromSeed(config.seed));
   try {
-    loadWeights(net, state.tensors, options.weights ?? 'ema');
+    loadWeights(net, state.tensors, options.weights ?? 'ema', isEmaOnly(state.meta));
   } catch (err) {
     disposeModule(net);
     throw err;

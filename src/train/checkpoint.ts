@@ -6,7 +6,8 @@
  * Decoding validates before anything is built: the metadata against the schema (checkpointSchema.ts: every
  * field typed and ranged), every tensor F32 and finite, and the model's weights at least as many as the config's
  * architecture needs (so a config cannot make the trainer allocate far more than the file holds). The exact
- * tensor set (missing, extra, shapes) is checked when a trainer loads them (trainingTensors.ts). Every problem
+ * tensor set (missing, extra, shapes) is checked when a trainer or the pipeline loads them
+ * (trainingTensors.ts: checkTrainingTensors). Every problem
  * is a FormatError that names the field or tensor.
  */
 import { FormatError } from '../checkpoint/formatError.js';

@@ -5,7 +5,7 @@
  */
 import type { Module } from '../nn/module.js';
 import type { CheckpointState } from './checkpoint.js';
-import type { NamedArrays } from './trainingTensors.js';
+import { checkTrainingTensors, type NamedArrays } from './trainingTensors.js';
 
 /** The same state with only its EMA tensors (`ema.*`) and `meta.weights = 'ema'`. */
 export function emaOnlyState<S extends CheckpointState>(state: S): S {
@@ -18,37 +18,28 @@ export function emaOnlyState<S extends CheckpointState>(state: S): S {
 /** Which copy of the weights a checkpoint's tensors are read from: the EMA copy (`ema.*`) or the raw one (`model.*`). */
 export type WeightsCopy = 'ema' | 'raw';
 
+/** True for the metadata of an EMA-only weights file (`meta.weights = 'ema'`, {@link emaOnlyState}). */
+export function isEmaOnly(meta: object): boolean {
+  return (meta as { weights?: unknown }).weights === 'ema';
+}
+
 /**
- * Copies the tensors `<prefix><name>` (prefix 'ema.' or 'model.') into the module's parameters; every one must be
- * there with its shape, and no other tensor under the prefix (a file of another model).
+ * Copies one copy of the weights — `ema.<name>` or `model.<name>` — into the module's parameters, after checking
+ * the file's whole tensor set as a trainer would (checkTrainingTensors: both copies complete with their shapes,
+ * or ema.* alone in an EMA-only file; Adam's moments all or none; nothing else), so that a damaged checkpoint is
+ * refused even where the copy read is intact.
  */
-export function loadWeights(module: Module, tensors: NamedArrays, copy: WeightsCopy = 'ema'): void {
-  const prefix = copy === 'ema' ? 'ema.' : 'model.';
-  const params = module.namedParameters();
-  const names = new Set(params.map(([name]) => `${prefix}${name}`));
-  if (copy === 'raw' && ![...tensors.keys()].some((k) => k.startsWith(prefix)))
+export function loadWeights(module: Module, tensors: NamedArrays, copy: WeightsCopy, emaOnly: boolean): void {
+  if (copy === 'raw' && emaOnly)
     throw new Error('the file holds only the EMA weights (ema.*), not the raw ones (model.*)');
-  const extra = [...tensors.keys()].filter((k) => k.startsWith(prefix) && !names.has(k));
-  if (extra.length > 0)
-    throw new Error(
-      `weights file has tensors the model does not: ${extra
-        .slice(0, 3)
-        .map((k) => `"${k}"`)
-        .join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''} (is it from another model?)`,
-    );
-  for (const [name, p] of params) {
-    const e = tensors.get(`${prefix}${name}`);
-    if (!e) throw new Error(`weights file has no tensor "${prefix}${name}" (is it from another model?)`);
-    if (e.shape.join() !== p.shape.join()) {
-      throw new Error(
-        `weights tensor "${prefix}${name}" has shape [${e.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`,
-      );
-    }
-  }
+  const params = module.namedParameters();
+  checkTrainingTensors(tensors, params, { emaOnly });
+  const prefix = copy === 'ema' ? 'ema.' : 'model.';
   for (const [name, p] of params) p.view().set(tensors.get(`${prefix}${name}`)!.data);
 }
 
-/** Copies the tensors `ema.<name>` into the module's parameters ({@link loadWeights} of the EMA copy). */
+/** Copies the tensors `ema.<name>` into the module's parameters; every one must be there with its shape. */
 export function loadEmaWeights(module: Module, tensors: NamedArrays): void {
-  loadWeights(module, tensors, 'ema');
+  const ema = new Map([...tensors].filter(([name]) => name.startsWith('ema.')));
+  loadWeights(module, ema, 'ema', true);
 }
