@@ -42,7 +42,16 @@ export interface SamplerOptions {
 }
 
 /** The command-line sampler names. */
-export const SAMPLER_NAMES = ['ddim', 'ancestral', 'clean', 'dpmpp-2m', 'dpmpp-3m', 'unipc'] as const;
+export const SAMPLER_NAMES = [
+  'ddim',
+  'ancestral',
+  'clean',
+  'dpmpp-2m',
+  'dpmpp-3m',
+  'dpmpp-2m-sde',
+  'dpmpp-3m-sde',
+  'unipc',
+] as const;
 
 /** Steps (= network calls) when --steps is not given: all T for the ancestral chains, else these. */
 const DEFAULT_STEPS: Record<(typeof SAMPLER_NAMES)[number], number | 'T'> = {
@@ -51,6 +60,8 @@ const DEFAULT_STEPS: Record<(typeof SAMPLER_NAMES)[number], number | 'T'> = {
   ddim: 100,
   'dpmpp-2m': 20,
   'dpmpp-3m': 20,
+  'dpmpp-2m-sde': 20,
+  'dpmpp-3m-sde': 20,
   unipc: 20,
 };
 
@@ -60,12 +71,12 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
     .option(
       '--sampler <kind>',
       'ddim, ancestral (DDPM, respaced below T steps), clean (ancestral with x̂0 → posterior mean), ' +
-        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep) or unipc',
+        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep), dpmpp-2m-sde, dpmpp-3m-sde (its SDE variant) or unipc',
       defaults.sampler,
     )
     .option(
       '--steps <n>',
-      'network calls per sample (default: T for ancestral/clean, 100 for ddim, 20 for dpmpp-2m/3m and unipc)',
+      'network calls per sample (default: T for ancestral/clean, 100 for ddim, 20 for the dpmpp-* and unipc)',
     )
     .option('--spacing <s>', 'how the steps spread over [0, T−1]: linspace, leading or trailing', 'trailing')
     .option('--eta <x>', 'ddim only: η (0 deterministic, 1 DDPM-like; default 0)')
@@ -121,7 +132,11 @@ export function samplerFromOptions(
       };
     case 'dpmpp-2m':
     case 'dpmpp-3m':
-      return { kind: 'dpm-solver++', order: kind === 'dpmpp-2m' ? 2 : 3, ...timing, clip: o.clip };
+    case 'dpmpp-2m-sde':
+    case 'dpmpp-3m-sde': {
+      const order = kind.startsWith('dpmpp-2m') ? 2 : 3;
+      return { kind: 'dpm-solver++', order, sde: kind.endsWith('-sde'), ...timing, clip: o.clip };
+    }
     case 'unipc': {
       const order = o.order === undefined ? 2 : parseIntOption('--order', o.order, { min: 1, max: 3 });
       return { kind, order: order as 1 | 2 | 3, ...timing, clip: o.clip };

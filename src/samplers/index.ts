@@ -32,9 +32,13 @@ export function samplerTimesteps(T: number, sampler: SamplerConfig): number[] {
   return spacedTimesteps(T, steps, choice.spacing ?? DEFAULT_SPACING, choice.stepsOffset ?? 0);
 }
 
-/** True if the sampler draws random numbers after x_T (ancestral; DDIM with η > 0). */
+/** True if the sampler draws random numbers after x_T (ancestral; DDIM with η > 0; SDE-DPM-Solver++). */
 export function isStochastic(sampler: SamplerConfig): boolean {
-  return sampler.kind === 'ancestral' || (sampler.kind === 'ddim' && sampler.eta > 0);
+  return (
+    sampler.kind === 'ancestral' ||
+    (sampler.kind === 'ddim' && sampler.eta > 0) ||
+    (sampler.kind === 'dpm-solver++' && sampler.sde === true)
+  );
 }
 
 /**
@@ -86,7 +90,14 @@ export function sample(schedule: NoiseSchedule, model: BatchModel, options: Samp
       x = sampleDdim(schedule, counted, xT, { ...sampler, timesteps, prediction }, rng ?? null, hooks);
       break;
     case 'dpm-solver++':
-      x = sampleDpmSolverPlusPlus(schedule, counted, xT, { ...sampler, timesteps, prediction }, hooks);
+      x = sampleDpmSolverPlusPlus(
+        schedule,
+        counted,
+        xT,
+        { ...sampler, timesteps, prediction },
+        rng ?? null,
+        hooks,
+      );
       break;
     case 'unipc':
       x = sampleUniPc(schedule, counted, xT, { ...sampler, timesteps, prediction }, hooks);
@@ -152,7 +163,7 @@ export function describeSampler(s: SamplerConfig): string {
     case 'ddim':
       return `DDIM (${steps('?')}, η = ${s.eta}${clip})`;
     case 'dpm-solver++':
-      return `DPM-Solver++(${s.order}M) (${steps('?')}${clip})`;
+      return `${s.sde ? 'SDE-' : ''}DPM-Solver++(${s.order}M) (${steps('?')}${clip})`;
     case 'unipc':
       return `UniPC-${s.order} (${steps('?')}${clip})`;
     default:

@@ -59,7 +59,11 @@ export interface DdimConfig extends TimestepChoice {
   clip: boolean;
 }
 
-/** DPM-Solver++ multistep in data prediction ([Lu22b] Algorithm 2), as diffusers' `solver_type="midpoint"`. */
+/**
+ * DPM-Solver++ multistep in data prediction ([Lu22b] Algorithm 2), as diffusers' `solver_type="midpoint"`: the
+ * probability-flow ODE, or with `sde` the reverse diffusion SDE (SDE-DPM-Solver++, diffusers'
+ * `algorithm_type="sde-dpmsolver++"`).
+ */
 export interface DpmSolverPlusPlusConfig extends TimestepChoice {
   kind: 'dpm-solver++';
   /** 1 (= DDIM η = 0), 2 (2M) or 3 (3M). */
@@ -71,6 +75,8 @@ export interface DpmSolverPlusPlusConfig extends TimestepChoice {
    * third order (see dpmSolver.ts); default false: diffusers' update.
    */
   taylorThirdOrder?: boolean;
+  /** Solve the reverse SDE instead of the ODE: fresh noise at every step but the last (default false). */
+  sde?: boolean;
   /** Clip the data prediction x̂0 to [−1, 1] at each step. */
   clip: boolean;
 }
@@ -117,7 +123,10 @@ export interface SampleOptions {
   sampler: SamplerConfig;
   /** The starting noise x_T (batch·dims values); drawn from `rng` when absent. */
   xT?: Float64Array;
-  /** Needed for stochastic samplers (ancestral, DDIM with η > 0) and to draw x_T; deterministic ones need none. */
+  /**
+   * Needed for stochastic samplers (ancestral, DDIM with η > 0, SDE-DPM-Solver++) and to draw x_T;
+   * deterministic ones need none.
+   */
   rng?: Rng;
   /**
    * Timesteps (0-based; T = the initial noise) at which to record x_t and x̂0 for trajectory pictures: each gets
