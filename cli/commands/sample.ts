@@ -39,6 +39,7 @@ export interface SamplerOptions {
   order?: string;
   variance?: string;
   clip: boolean;
+  lastStepNoise?: boolean;
 }
 
 /** The command-line sampler names. */
@@ -86,7 +87,11 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
       'ancestral/clean only: reverse variance β̃ ("posterior"), β ("beta") or the model\'s own ("learned-range"; ' +
         'the default for a model that learns it, else "posterior")',
     )
-    .option('--clip', 'clip x̂0 to [−1, 1] at each step (images)', false);
+    .option('--clip', 'clip x̂0 to [−1, 1] at each step (images)', false)
+    .option(
+      '--last-step-noise',
+      'ancestral/clean only: add σz on the last step too (default: return the mean)',
+    );
 }
 
 /**
@@ -109,6 +114,7 @@ export function samplerFromOptions(
   onlyFor('--eta', o.eta, ['ddim']);
   onlyFor('--order', o.order, ['unipc']);
   onlyFor('--variance', o.variance, ['ancestral', 'clean']);
+  onlyFor('--last-step-noise', o.lastStepNoise ? 'given' : undefined, ['ancestral', 'clean']);
   const fallback = DEFAULT_STEPS[kind];
   const steps =
     o.steps === undefined
@@ -149,6 +155,7 @@ export function samplerFromOptions(
         variance: ancestralVariance(o.variance, modelVariance),
         meanFrom: kind === 'clean' ? 'x0' : 'eps',
         clip: o.clip || kind === 'clean',
+        lastStepNoise: o.lastStepNoise === true,
       };
     default:
       return assertNever(kind, '--sampler');
@@ -181,6 +188,7 @@ export const SAMPLER_OPTION_NAMES = [
   'order',
   'variance',
   'clip',
+  'lastStepNoise',
 ] as const;
 
 interface SampleCommandOptions extends SamplerOptions {

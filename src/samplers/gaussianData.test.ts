@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { negativeElbo } from '../diffusion/vlb.js';
 import { noiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
-import { respacedSchedule, sample } from './index.js';
+import { respacedSchedule, sample, samplerTimesteps } from './index.js';
 import { gaussianDataOptimalEps, gaussianDataReverseLogVar } from '../diffusion/gaussianData.js';
 import { learnedRangeVFromLogVariance } from '../diffusion/learnedVariance.js';
-import type { BatchModel, SamplerConfig } from './types.js';
+import type { AncestralConfig, BatchModel, SamplerConfig } from './types.js';
 
 const MU = 0.3;
 const S = 0.5;
@@ -162,6 +162,33 @@ describe('what the samplers need', () => {
     expect(() =>
       sample(schedule, optimalEps, { ...common, xT, sampler: { ...sdeConfig, order: 2 } }),
     ).toThrow(/needs a random generator/);
+  });
+
+  it("lastStepNoise adds σ z on the last ancestral step: x differs by noise of std √β'_1, mean 0", () => {
+    const n = 4000;
+    const sampler: AncestralConfig = {
+      kind: 'ancestral',
+      steps: 20,
+      variance: 'beta',
+      meanFrom: 'eps',
+      clip: false,
+    };
+    const run = (lastStepNoise: boolean) =>
+      sample(schedule, optimalEps, {
+        batch: n,
+        dims: 1,
+        prediction: 'eps',
+        rng: Rng.fromSeed(21),
+        sampler: { ...sampler, lastStepNoise },
+      }).x;
+    const clean = run(false);
+    const diff = run(true).map((v, i) => v - clean[i]);
+    // β'_1 of the respaced chain: 1 − ᾱ of its last timestep (49 for 20 trailing steps), σ ≈ 0.07.
+    const sigma = Math.sqrt(respacedSchedule(schedule, samplerTimesteps(1000, sampler)).beta[0]);
+    const { mean, std } = moments(diff);
+    expect(sigma).toBeGreaterThan(0.05);
+    expect(Math.abs(mean)).toBeLessThan(4 * (sigma / Math.sqrt(n)));
+    expect(Math.abs(std - sigma)).toBeLessThan(4 * (sigma / Math.sqrt(2 * n)));
   });
 
   it('the respaced schedule of all T timesteps is the schedule itself; of a subset, ᾱ of the subset', () => {

@@ -159,7 +159,7 @@ export function describeSampler(s: SamplerConfig): string {
       : `${s.steps ?? fallback} steps, ${s.spacing ?? DEFAULT_SPACING}`;
   switch (s.kind) {
     case 'ancestral':
-      return `ancestral (${steps('T')}, σ² = ${{ posterior: 'β̃_t', beta: 'β_t', 'learned-range': 'Σ_θ (learned)' }[s.variance]}, mean from ${s.meanFrom}${clip})`;
+      return `ancestral (${steps('T')}, σ² = ${{ posterior: 'β̃_t', beta: 'β_t', 'learned-range': 'Σ_θ (learned)' }[s.variance]}, mean from ${s.meanFrom}${clip}${s.lastStepNoise ? ', noise on the last step' : ''})`;
     case 'ddim':
       return `DDIM (${steps('?')}, η = ${s.eta}${clip})`;
     case 'dpm-solver++':

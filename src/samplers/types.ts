@@ -49,6 +49,13 @@ export interface AncestralConfig extends Partial<TimestepChoice> {
    */
   meanFrom: 'eps' | 'x0';
   clip: boolean;
+  /**
+   * Add the step's noise σ z on the last step too (to x_0). Default false: the last step returns the mean, as
+   * [Ho20] Algorithm 2 (z = 0 at t = 1), diffusers and improved-diffusion do. With σ² = β̃ the noise is zero
+   * there anyway (β̃ at the first timestep is 0); with σ² = β it is √β'_1 of the (respaced) chain: ≈ 0.01 on
+   * all T steps, √(1 − ᾱ_{t_1}) on a subsequence whose last timestep is t_1.
+   */
+  lastStepNoise?: boolean;
 }
 
 /** DDIM ([Song21] eq. 12): deterministic at η = 0 (the first-order solver of the probability-flow ODE). */
