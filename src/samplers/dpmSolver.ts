@@ -15,11 +15,14 @@
  * `final_sigmas_type="zero"`; with fewer than 15 steps and `lowerOrderFinal`, the one before it is at most
  * second order. Deterministic: no random generator.
  *
- * SDE-DPM-Solver++ (`sde: true`, diffusers' `algorithm_type="sde-dpmsolver++"`) solves the reverse diffusion SDE
- * instead of the ODE. Its exact solution in data prediction is
+ * SDE-DPM-Solver++ (`sde: true`; diffusers' `algorithm_type="sde-dpmsolver++"`, added by DPM-Solver's author in
+ * diffusers PR 3344) solves the reverse diffusion SDE instead of the ODE. Its exact solution in data prediction is
  *   x_t = (σ_t/σ_s) e^{−h} x_s + α_t ∫ 2 e^{−2(λ_t − λ)} x̂0_θ dλ + σ_t √(1 − e^{−2h}) z,
  * so the x̂0 integral has the ODE's form with h replaced by 2h (the same ratios r_j), x_s is damped by e^{−h}
  * more, and fresh noise enters: order 1 is DDIM with η = 1 exactly (1 − e^{−2h} = σ_DDIM²/σ_t², tested).
+ * At order 3 the D2 coefficient at 2h is α_t(½ − (e^{−2h} − 1 + 2h)/(2h)²) → 0 as h → 0; diffusers' (its third-order
+ * SDE branch, added later by another contributor) has −½ in place of +½ and so subtracts α_t·D2 more: elbo does
+ * not follow it there (test/diffusersSamplers.test.ts checks that this is the only difference).
  *
  * [Lu22a] Lu et al. 2022, DPM-Solver, arXiv:2206.00927v3 · [Lu22b] Lu et al. 2022, DPM-Solver++,
  * arXiv:2211.01095v2, Algorithm 2 and Appendix B · diffusers `DPMSolverMultistepScheduler` (the
