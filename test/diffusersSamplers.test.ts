@@ -1,6 +1,6 @@
 /**
  * elbo's samplers step for step against diffusers' own schedulers (DDIM, DPM-Solver++ 1/2/3M as ODE and as SDE
- * with the script's step noise, UniPC-2/3; ε, x0 and v prediction; 10 and 20 steps; linspace, leading with
+ * with the script's step noise, DPM-Solver++(2S) on linspace, UniPC-2/3; ε, x0 and v prediction; 10 and 20 steps; linspace, leading with
  * steps_offset 1, trailing). The reference states were
  * written by test/fixtures/diffusers-samplers/make_fixture.py, which runs diffusers' scheduler code (commit in the
  * JSON) in float64 on a stand-in network; this test reads the JSON only.
@@ -21,7 +21,7 @@ import {
 } from '../src/index.js';
 
 interface Case {
-  sampler: 'ddim' | 'dpm-solver++' | 'sde-dpm-solver++' | 'unipc';
+  sampler: 'ddim' | 'dpm-solver++' | 'sde-dpm-solver++' | 'dpm-solver++-2s' | 'unipc';
   order: 1 | 2 | 3;
   prediction: Prediction;
   steps: number;
@@ -47,6 +47,8 @@ const standIn: BatchModel = (xt, t) =>
 function config(c: Case): SamplerConfig {
   const timing = { steps: c.steps, spacing: c.spacing, stepsOffset: c.steps_offset };
   if (c.sampler === 'ddim') return { kind: 'ddim', ...timing, eta: 0, clip: c.clip };
+  if (c.sampler === 'dpm-solver++-2s')
+    return { kind: 'dpm-solver++', order: 2, singlestep: true, ...timing, clip: c.clip };
   if (c.sampler === 'sde-dpm-solver++')
     return { kind: 'dpm-solver++', order: c.order, sde: true, ...timing, clip: c.clip };
   return { kind: c.sampler, order: c.order, ...timing, clip: c.clip };

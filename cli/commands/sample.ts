@@ -49,6 +49,7 @@ export const SAMPLER_NAMES = [
   'clean',
   'dpmpp-2m',
   'dpmpp-3m',
+  'dpmpp-2s',
   'dpmpp-2m-sde',
   'dpmpp-3m-sde',
   'unipc',
@@ -61,6 +62,7 @@ const DEFAULT_STEPS: Record<(typeof SAMPLER_NAMES)[number], number | 'T'> = {
   ddim: 100,
   'dpmpp-2m': 20,
   'dpmpp-3m': 20,
+  'dpmpp-2s': 20,
   'dpmpp-2m-sde': 20,
   'dpmpp-3m-sde': 20,
   unipc: 20,
@@ -72,7 +74,8 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
     .option(
       '--sampler <kind>',
       'ddim, ancestral (DDPM, respaced below T steps), clean (ancestral with x̂0 → posterior mean), ' +
-        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep), dpmpp-2m-sde, dpmpp-3m-sde (its SDE variant) or unipc',
+        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep), dpmpp-2s (single-step), dpmpp-2m-sde, dpmpp-3m-sde (the ' +
+        'SDE variant) or unipc',
       defaults.sampler,
     )
     .option(
@@ -136,6 +139,8 @@ export function samplerFromOptions(
         eta: o.eta === undefined ? 0 : parseFloatOption('--eta', o.eta, { min: 0, max: 1 }),
         clip: o.clip,
       };
+    case 'dpmpp-2s':
+      return { kind: 'dpm-solver++', order: 2, singlestep: true, ...timing, clip: o.clip };
     case 'dpmpp-2m':
     case 'dpmpp-3m':
     case 'dpmpp-2m-sde':

@@ -140,3 +140,84 @@ export function sampleDpmSolverPlusPlus(
   }
   return x;
 }
+
+/**
+ * The orders of DPM-Solver++(2S) step by step, as diffusers' `DPMSolverSinglestepScheduler.get_order_list` with
+ * `lower_order_final` and `final_sigmas_type="zero"`: pairs (1, 2) — a first-order step to an intermediate
+ * timestep, then a second-order step over both from the pair's start — and first-order steps at the end
+ * ([1, 2, …, 1, 1] for an even count, [1, 2, …, 1] for an odd one).
+ */
+export function singlestepOrders(steps: number): number[] {
+  const pairs = steps % 2 === 0 ? steps / 2 - 1 : (steps - 1) / 2;
+  const orders = Array.from({ length: 2 * pairs }, (_, i) => (i % 2 === 0 ? 1 : 2));
+  while (orders.length < steps) orders.push(1);
+  return orders;
+}
+
+/**
+ * One DPM-Solver++(2S) step from `start` (state `xStart`, data prediction `mStart`) over the intermediate level
+ * `mid` (prediction `mMid`) to `target`: h = λ_t − λ_start, r = (λ_mid − λ_start)/h, D1 = (mMid − mStart)/r,
+ *   x_t = (σ_t/σ_start) x_start − α_t (e^{−h} − 1) mStart − ½ α_t (e^{−h} − 1) D1.
+ * @see [Lu22b] Algorithm 1 (DPM-Solver++(2S)) with diffusers' midpoint form
+ *   (`DPMSolverSinglestepScheduler.singlestep_dpm_solver_second_order_update`)
+ */
+export function dpmSolverPlusPlusSinglestepUpdate(
+  xStart: Float64Array,
+  mStart: Float64Array,
+  mMid: Float64Array,
+  start: NoiseLevel,
+  mid: NoiseLevel,
+  target: NoiseLevel,
+): Float64Array {
+  const h = target.lambda - start.lambda;
+  const r = (mid.lambda - start.lambda) / h;
+  const emh1 = Math.expm1(-h);
+  const cx = target.sigma / start.sigma;
+  const c0 = -target.alpha * emh1;
+  const c1 = (0.5 * c0) / r;
+  const out = new Float64Array(xStart.length);
+  for (let i = 0; i < out.length; i++) out[i] = cx * xStart[i] + c0 * mStart[i] + c1 * (mMid[i] - mStart[i]);
+  return out;
+}
+
+/**
+ * DPM-Solver++(2S) from x_T over the given timesteps (descending), ending at σ = 0: one network call per
+ * timestep, the orders of {@link singlestepOrders}. Deterministic.
+ */
+export function sampleDpmSolverPlusPlusSinglestep(
+  schedule: NoiseSchedule,
+  model: BatchModel,
+  xT: Float64Array,
+  config: ChainOptions,
+  hooks: SamplerHooks = {},
+): Float64Array {
+  const ts = config.timesteps;
+  const orders = singlestepOrders(ts.length);
+  let x: Float64Array = xT.slice();
+  let xStart = x;
+  let mStart: Float64Array | null = null;
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i];
+    const m = denoise(schedule, config.prediction, x, t, model(x, t), config.clip);
+    hooks.recordDenoised?.(t, m);
+    const next = i + 1 < ts.length ? ts[i + 1] : CLEAN;
+    if (orders[i] === 1) {
+      xStart = x;
+      mStart = m;
+      x = dpmSolverPlusPlusUpdate(x, [m], [noiseLevel(schedule, t)], noiseLevel(schedule, next));
+    } else {
+      const start = noiseLevel(schedule, ts[i - 1]);
+      x = dpmSolverPlusPlusSinglestepUpdate(
+        xStart,
+        mStart!,
+        m,
+        start,
+        noiseLevel(schedule, t),
+        noiseLevel(schedule, next),
+      );
+    }
+    hooks.record?.(next, x);
+    hooks.onStep?.(i + 1, ts.length);
+  }
+  return x;
+}

@@ -3,7 +3,7 @@ import type { NoiseSchedule } from '../diffusion/schedule.js';
 import { assertNever } from '../math/checks.js';
 import { sampleAncestral } from './ancestral.js';
 import { sampleDdim } from './ddim.js';
-import { sampleDpmSolverPlusPlus } from './dpmSolver.js';
+import { sampleDpmSolverPlusPlus, sampleDpmSolverPlusPlusSinglestep } from './dpmSolver.js';
 import { checkTimesteps, spacedTimesteps } from './timesteps.js';
 import type { BatchModel, SampleOptions, SampleResult, SamplerConfig, TimestepChoice } from './types.js';
 import { sampleUniPc } from './unipc.js';
@@ -90,6 +90,18 @@ export function sample(schedule: NoiseSchedule, model: BatchModel, options: Samp
       x = sampleDdim(schedule, counted, xT, { ...sampler, timesteps, prediction }, rng ?? null, hooks);
       break;
     case 'dpm-solver++':
+      if (sampler.singlestep) {
+        if (sampler.order !== 2 || sampler.sde)
+          throw new Error('the single-step DPM-Solver++ is implemented for order 2 and the ODE only (2S)');
+        x = sampleDpmSolverPlusPlusSinglestep(
+          schedule,
+          counted,
+          xT,
+          { ...sampler, timesteps, prediction },
+          hooks,
+        );
+        break;
+      }
       x = sampleDpmSolverPlusPlus(
         schedule,
         counted,
@@ -163,7 +175,7 @@ export function describeSampler(s: SamplerConfig): string {
     case 'ddim':
       return `DDIM (${steps('?')}, η = ${s.eta}${clip})`;
     case 'dpm-solver++':
-      return `${s.sde ? 'SDE-' : ''}DPM-Solver++(${s.order}M) (${steps('?')}${clip})`;
+      return `${s.sde ? 'SDE-' : ''}DPM-Solver++(${s.order}${s.singlestep ? 'S' : 'M'}) (${steps('?')}${clip})`;
     case 'unipc':
       return `UniPC-${s.order} (${steps('?')}${clip})`;
     default:

@@ -84,6 +84,11 @@ export interface DpmSolverPlusPlusConfig extends TimestepChoice {
   taylorThirdOrder?: boolean;
   /** Solve the reverse SDE instead of the ODE: fresh noise at every step but the last (default false). */
   sde?: boolean;
+  /**
+   * The single-step variant DPM-Solver++(2S) (order 2 only, ODE only): pairs of steps, the first to an
+   * intermediate timestep, the second over both from the pair's start (diffusers' `DPMSolverSinglestepScheduler`).
+   */
+  singlestep?: boolean;
   /** Clip the data prediction x̂0 to [−1, 1] at each step. */
   clip: boolean;
 }
