@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../src/data/npy.js';
-import { meanOutputs } from '../src/diffusion/learnedVariance.js';
+import { meanOutputs, splitLearnedRangeOutput } from '../src/diffusion/learnedVariance.js';
 import { negativeElbo, negativeElboTerm } from '../src/diffusion/vlb.js';
 import { vlbTermWithGradient } from '../src/diffusion/vlbTerm.js';
 import { nchwToNhwc } from '../src/interop/diffusers/layout.js';
@@ -44,15 +44,12 @@ const model = loadDiffusionModel(ctx, folder);
 const [H, W, C] = model.dataShape;
 const dims = model.dims;
 
-/** NCHW float32 [B, k·C, H, W] → elbo's batch layout: every example's channels [c0, c0 + C) in NHWC, per block c0. */
-function toElboOutput(data: Float32Array, B: number, blocks: number): Float64Array {
-  const out = new Float64Array(blocks * B * dims);
-  for (let k = 0; k < blocks; k++)
-    for (let b = 0; b < B; b++) {
-      const start = (b * blocks + k) * dims;
-      out.set(nchwToNhwc(data.subarray(start, start + dims), 1, C, H, W), (k * B + b) * dims);
-    }
-  return out;
+/** diffusers' [B, 2C, H, W] (or [B, C, H, W]) → elbo's batch layout: every example's means (NHWC), then every v. */
+function toElboOutput(data: Float32Array, B: number, blocks: 1 | 2): Float64Array {
+  const nhwc = nchwToNhwc(data, B, blocks * C, H, W);
+  if (blocks === 1) return nhwc;
+  const { mean, v } = splitLearnedRangeOutput(nhwc, C);
+  return Float64Array.from([...mean, ...v]);
 }
 
 const u8 = npy('x0_u8.npy');

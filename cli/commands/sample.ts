@@ -205,7 +205,7 @@ export function registerSampleCommand(program: Command): void {
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
     if (isModelFolder(o.checkpoint)) {
       const { out, npy } = o;
-      const sampler = (T: number) => samplerFromOptions(o, T);
+      const sampler = (T: number, variance: 'fixed' | 'learned-range') => samplerFromOptions(o, T, variance);
       return sampleDiffusersFolder({ dir: o.checkpoint, n, seed, out, threads, npy, sampler });
     }
     const state = decodeCheckpointOrExplain(o.checkpoint);

@@ -21,8 +21,11 @@ export interface DiffusersSampleOptions {
   out: string;
   threads?: number;
   npy?: string;
-  /** Builds the sampler from the command line once the model's T is known. */
-  sampler: (T: number) => SamplerConfig;
+  /**
+   * Builds the sampler from the command line once the model's T and variance are known (a learned_range folder
+   * samples ancestrally with its own Σ_θ by default).
+   */
+  sampler: (T: number, variance: 'fixed' | 'learned-range') => SamplerConfig;
 }
 
 export async function sampleDiffusersFolder(o: DiffusersSampleOptions): Promise<void> {
@@ -34,7 +37,10 @@ export async function sampleDiffusersFolder(o: DiffusersSampleOptions): Promise<
     } catch (err) {
       throw new UserError(`${o.dir}: ${(err as Error).message}`);
     }
-    const sampler = o.sampler(model.schedule.T);
+    const sampler = o.sampler(
+      model.schedule.T,
+      model.variance === 'learnedRange' ? 'learned-range' : 'fixed',
+    );
     const steps = samplerTimesteps(model.schedule.T, sampler).length;
     const progress = startProgress(
       'sample',
