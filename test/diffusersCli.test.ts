@@ -5,7 +5,7 @@
  * samples ancestrally with its Σ_θ; `--arch diffusers --objective hybrid` trains, exports as learned_range, and
  * its folder's bound is evaluated.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,30 @@ describe('elbo CLI with diffusers folders', () => {
     ]);
     expect(fixed.code).toBe(2);
     expect(fixed.stderr).toMatch(/--variance learned-range needs a model that learns its variances/);
+    // A fixed_large folder samples ancestrally with β_t unless told otherwise.
+    const large = tmp();
+    for (const f of ['config.json', 'diffusion_pytorch_model.safetensors'])
+      copyFileSync(fixture(`mnist-attn/${f}`), join(large, f));
+    const sched = JSON.parse(readFileSync(fixture('mnist-attn/scheduler_config.json'), 'utf8')) as object;
+    writeFileSync(
+      join(large, 'scheduler_config.json'),
+      JSON.stringify({ ...sched, variance_type: 'fixed_large' }),
+    );
+    const beta = runElbo([
+      'sample',
+      '--checkpoint',
+      large,
+      '--n',
+      '1',
+      '--sampler',
+      'ancestral',
+      '--steps',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(beta.code, beta.stderr).toBe(0);
+    expect(beta.stdout).toMatch(/beta variance\), ancestral \(2 steps.*σ² = β_t,/);
   });
 
   it("export → eval: the exported folder has the checkpoint's bound; elbo's own UNet is refused", () => {
