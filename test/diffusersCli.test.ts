@@ -45,37 +45,27 @@ describe('elbo CLI with diffusers folders', () => {
     const x = decodeNpy(new Uint8Array(readFileSync(npy)));
     expect(x.shape).toEqual([4, 32, 32, 3]);
     expect(x.data.every(Number.isFinite)).toBe(true);
-    const ancestral = runElbo([
-      'sample',
-      '--checkpoint',
-      fixture('rgb-learned'),
-      '--n',
-      '1',
-      '--sampler',
-      'ancestral',
-      '--steps',
-      '2',
-      '--out',
-      out,
-    ]);
+    /** Two ancestral steps of one sample from a folder (with extra flags). */
+    const ancestralFrom = (dir: string, ...extra: string[]) =>
+      runElbo([
+        'sample',
+        '--checkpoint',
+        dir,
+        '--n',
+        '1',
+        '--sampler',
+        'ancestral',
+        ...extra,
+        '--steps',
+        '2',
+        '--out',
+        out,
+      ]);
+    const ancestral = ancestralFrom(fixture('rgb-learned'));
     // A learned_range folder samples ancestrally with its own Σ_θ by default; a fixed-variance one cannot be asked to.
     expect(ancestral.code, ancestral.stderr).toBe(0);
     expect(ancestral.stdout).toMatch(/ancestral \(2 steps.*σ² = Σ_θ \(learned\)/);
-    const fixed = runElbo([
-      'sample',
-      '--checkpoint',
-      fixture('mnist-attn'),
-      '--n',
-      '1',
-      '--sampler',
-      'ancestral',
-      '--variance',
-      'learned-range',
-      '--steps',
-      '2',
-      '--out',
-      out,
-    ]);
+    const fixed = ancestralFrom(fixture('mnist-attn'), '--variance', 'learned-range');
     expect(fixed.code).toBe(2);
     expect(fixed.stderr).toMatch(/--variance learned-range needs a model that learns its variances/);
     // A fixed_large folder samples ancestrally with β_t unless told otherwise.
@@ -87,19 +77,7 @@ describe('elbo CLI with diffusers folders', () => {
       join(large, 'scheduler_config.json'),
       JSON.stringify({ ...sched, variance_type: 'fixed_large' }),
     );
-    const beta = runElbo([
-      'sample',
-      '--checkpoint',
-      large,
-      '--n',
-      '1',
-      '--sampler',
-      'ancestral',
-      '--steps',
-      '2',
-      '--out',
-      out,
-    ]);
+    const beta = ancestralFrom(large);
     expect(beta.code, beta.stderr).toBe(0);
     expect(beta.stdout).toMatch(/beta variance\), ancestral \(2 steps.*σ² = β_t,/);
   });

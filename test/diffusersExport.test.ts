@@ -16,9 +16,9 @@ import { parseUNet2DConfig } from '../src/interop/diffusers/config.js';
 import { exportDiffusersFolder } from '../src/interop/diffusers/export.js';
 import { nchwToNhwc } from '../src/interop/diffusers/layout.js';
 import { parseSchedulerConfig } from '../src/interop/diffusers/scheduler.js';
-import { loadDiffusionModel } from '../src/pipeline/index.js';
+import { type DiffusionModel, loadDiffusionModel } from '../src/pipeline/index.js';
 import { decodeTrainingState } from '../src/train/checkpoint.js';
-import { ddpmSchedule } from '../src/train/ddpm.js';
+import { ddpmSchedule, type TrainingState } from '../src/train/ddpm.js';
 import { relativeL2, startTestEngine } from './helpers/engine.js';
 
 const DIR = new URL('./fixtures/diffusers-unet/', import.meta.url);
@@ -30,6 +30,15 @@ const manifest = JSON.parse(readFileSync(new URL('manifest.json', DIR), 'utf8'))
 };
 const { ctx } = await startTestEngine({ threads: 2 });
 
+/** The two ways to the network: elbo's own file, and its export read back by elbo. */
+const sources = (checkpoint: Uint8Array, state: TrainingState): [string, () => DiffusionModel][] => [
+  ['the elbo checkpoint', () => loadDiffusionModel(ctx, checkpoint)],
+  [
+    'the exported folder, read back by elbo',
+    () => loadDiffusionModel(ctx, exportDiffusersFolder(state, { ema: true })),
+  ],
+];
+
 describe('elbo export --format diffusers, checked by diffusers itself', () => {
   const checkpoint = bytes('elbo-trained/checkpoint.safetensors');
   const state = decodeTrainingState(checkpoint, 'ddpm');
@@ -40,19 +49,16 @@ describe('elbo export --format diffusers, checked by diffusers itself', () => {
   const per = B * C * H * W;
   const want = (i: number) => nchwToNhwc(ref.data.subarray(i * per, (i + 1) * per), B, C, H, W);
 
-  it.each([
-    ['the elbo checkpoint', () => loadDiffusionModel(ctx, checkpoint)],
-    [
-      'the exported folder, read back by elbo',
-      () => loadDiffusionModel(ctx, exportDiffusersFolder(state, { ema: true })),
-    ],
-  ])("%s gives diffusers' outputs on the exported folder (relative L2 ≤ 1e-4)", (_name, load) => {
-    const model = load();
-    manifest.timesteps.forEach((t, i) => {
-      expect(relativeL2(model.network(xt, t), want(i)), `t = ${t}`).toBeLessThanOrEqual(1e-4);
-    });
-    model.dispose();
-  });
+  it.each(sources(checkpoint, state))(
+    "%s gives diffusers' outputs on the exported folder (relative L2 ≤ 1e-4)",
+    (_name, load) => {
+      const model = load();
+      manifest.timesteps.forEach((t, i) => {
+        expect(relativeL2(model.network(xt, t), want(i)), `t = ${t}`).toBeLessThanOrEqual(1e-4);
+      });
+      model.dispose();
+    },
+  );
 
   it('diffusers read the architecture and the schedule elbo wrote', () => {
     const exported = exportDiffusersFolder(state, { ema: true });
@@ -96,25 +102,22 @@ describe('elbo export --format diffusers of a learned-variance model, checked by
     return Float64Array.from([...mean, ...v]);
   };
 
-  it.each([
-    ['the elbo weights', () => loadDiffusionModel(ctx, checkpoint)],
-    [
-      'the exported folder, read back by elbo',
-      () => loadDiffusionModel(ctx, exportDiffusersFolder(state, { ema: true })),
-    ],
-  ])("%s give diffusers' means and v on the exported folder (relative L2 ≤ 1e-4)", (_name, load) => {
-    const model = load();
-    expect(model.variance).toBe('learnedRange');
-    manifest.timesteps.forEach((t, i) => {
-      const got = Float64Array.from(model.network(xt, t));
-      const n = B * C * H * W;
-      expect(relativeL2(got.subarray(0, n), want(i).subarray(0, n)), `means, t = ${t}`).toBeLessThanOrEqual(
-        1e-4,
-      );
-      expect(relativeL2(got.subarray(n), want(i).subarray(n)), `v, t = ${t}`).toBeLessThanOrEqual(1e-4);
-    });
-    model.dispose();
-  });
+  it.each(sources(checkpoint, state))(
+    "%s gives diffusers' means and v on the exported folder (relative L2 ≤ 1e-4)",
+    (_name, load) => {
+      const model = load();
+      expect(model.variance).toBe('learnedRange');
+      manifest.timesteps.forEach((t, i) => {
+        const got = Float64Array.from(model.network(xt, t));
+        const n = B * C * H * W;
+        expect(relativeL2(got.subarray(0, n), want(i).subarray(0, n)), `means, t = ${t}`).toBeLessThanOrEqual(
+          1e-4,
+        );
+        expect(relativeL2(got.subarray(n), want(i).subarray(n)), `v, t = ${t}`).toBeLessThanOrEqual(1e-4);
+      });
+      model.dispose();
+    },
+  );
 
   it('a checkpoint whose out_channels disagree with its variance is refused, naming the field', () => {
     const { tensors, metadata } = decodeSafetensors(checkpoint);
