@@ -6,6 +6,7 @@
  */
 import { estimateNegativeElbo, nllBatches, parseStrataSpacing } from '../../src/diffusion/vlb.js';
 import { natsToBitsPerDim } from '../../src/math/units.js';
+import { reverseVarianceOf } from '../../src/interop/diffusers/scheduler.js';
 import { Rng } from '../../src/random/rng.js';
 import { loadDiffusionModel } from '../../src/pipeline/index.js';
 import { loadDataset } from '../data.js';
@@ -51,10 +52,6 @@ export async function evaluateDiffusersFolder(o: DiffusersEvalOptions): Promise<
             strata: parseIntOption('--nll-terms', o.nllTerms, { min: 1, max: T - 1 }),
             spacing: parseStrataSpacing(o.nllSpacing),
           };
-    if (model.variance === 'learnedRange')
-      throw new UserError(
-        `${o.checkpoint} learns its variances (variance_type learned_range): its bound is not computed here yet`,
-      );
     const shape = [test.height, test.width, test.channels];
     if (shape.join() !== model.dataShape.join())
       throw new UserError(
@@ -77,7 +74,7 @@ export async function evaluateDiffusersFolder(o: DiffusersEvalOptions): Promise<
         Rng.fromSeed(seed),
         {
           prediction: model.prediction,
-          variance: model.variance,
+          variance: reverseVarianceOf(model.variance),
           data: 'discrete8bit',
           terms,
           onBatch: (done) => progress.update(done),
@@ -100,7 +97,11 @@ export async function evaluateDiffusersFolder(o: DiffusersEvalOptions): Promise<
       prior_bpd: bpd(r.prior),
       decoder_bpd: bpd(r.decoder),
       diffusion_bpd: bpd(r.mean - r.prior - r.decoder),
-      variance: model.variance === 'beta' ? 'β_t (fixed_large)' : 'posterior (β̃_t, fixed_small)',
+      variance: {
+        beta: 'β_t (fixed_large)',
+        posterior: 'posterior (β̃_t, fixed_small)',
+        learnedRange: 'Σ_θ (learned_range)',
+      }[model.variance],
     };
   });
 }

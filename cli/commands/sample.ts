@@ -99,12 +99,14 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
 
 /**
  * The sampler config the options describe; a flag that does not apply to the chosen sampler is an error.
- * `modelVariance` says whether the model learns its variances (then the ancestral default is its own Σ_θ).
+ * `modelVariance` says whether the model learns its variances (then the ancestral default is its own Σ_θ);
+ * `fixedDefault` is the ancestral default otherwise (β̃_t, or β_t for a diffusers folder with fixed_large).
  */
 export function samplerFromOptions(
   o: SamplerOptions,
   T: number,
   modelVariance: 'fixed' | 'learned-range' = 'fixed',
+  fixedDefault: 'posterior' | 'beta' = 'posterior',
 ): SamplerConfig {
   const kind = parseChoice('--sampler', o.sampler, SAMPLER_NAMES);
   const spacing = parseChoice('--spacing', o.spacing, SPACINGS);
@@ -157,7 +159,7 @@ export function samplerFromOptions(
       return {
         kind: 'ancestral',
         ...timing,
-        variance: ancestralVariance(o.variance, modelVariance),
+        variance: ancestralVariance(o.variance, modelVariance, fixedDefault),
         meanFrom: kind === 'clean' ? 'x0' : 'eps',
         clip: o.clip || kind === 'clean',
         lastStepNoise: o.lastStepNoise === true,
@@ -171,10 +173,11 @@ export function samplerFromOptions(
 function ancestralVariance(
   given: string | undefined,
   modelVariance: 'fixed' | 'learned-range',
+  fixedDefault: 'posterior' | 'beta',
 ): ReverseVariance {
   const variance = parseChoice(
     '--variance',
-    given ?? (modelVariance === 'learned-range' ? 'learned-range' : 'posterior'),
+    given ?? (modelVariance === 'learned-range' ? 'learned-range' : fixedDefault),
     ['posterior', 'beta', 'learned-range'] as const,
   );
   if (variance === 'learned-range' && modelVariance !== 'learned-range')
@@ -233,7 +236,11 @@ export function registerSampleCommand(program: Command): void {
       o.threads === undefined ? undefined : parseIntOption('--threads', o.threads, { min: 1, max: 64 });
     if (isModelFolder(o.checkpoint)) {
       const { out, npy } = o;
-      const sampler = (T: number) => samplerFromOptions(o, T);
+      // The folder's variance_type is the ancestral default: Σ_θ (learned_range), β̃_t or β_t.
+      const sampler = (T: number, variance: ReverseVariance) =>
+        variance === 'learned-range'
+          ? samplerFromOptions(o, T, 'learned-range')
+          : samplerFromOptions(o, T, 'fixed', variance);
       return sampleDiffusersFolder({ dir: o.checkpoint, n, seed, out, threads, npy, sampler });
     }
     const state = decodeCheckpointOrExplain(o.checkpoint);

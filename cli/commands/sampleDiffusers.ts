@@ -5,8 +5,10 @@
  */
 import { join } from 'node:path';
 import { encodeNpy } from '../../src/data/npy.js';
+import { reverseVarianceOf } from '../../src/interop/diffusers/scheduler.js';
 import { loadDiffusionModel } from '../../src/pipeline/index.js';
 import { describeSampler, samplerTimesteps, type SamplerConfig } from '../../src/samplers/index.js';
+import type { ReverseVariance } from '../../src/samplers/types.js';
 import { withEngine } from '../engine.js';
 import { writeFileAtomic } from '../io.js';
 import { readDiffusersFolder } from '../modelSource.js';
@@ -21,8 +23,11 @@ export interface DiffusersSampleOptions {
   out: string;
   threads?: number;
   npy?: string;
-  /** Builds the sampler from the command line once the model's T is known. */
-  sampler: (T: number) => SamplerConfig;
+  /**
+   * Builds the sampler from the command line once the model's T and reverse variance are known (the folder's
+   * variance_type is the ancestral default: its own Σ_θ for learned_range, β̃_t or β_t otherwise).
+   */
+  sampler: (T: number, variance: ReverseVariance) => SamplerConfig;
 }
 
 export async function sampleDiffusersFolder(o: DiffusersSampleOptions): Promise<void> {
@@ -34,7 +39,7 @@ export async function sampleDiffusersFolder(o: DiffusersSampleOptions): Promise<
     } catch (err) {
       throw new UserError(`${o.dir}: ${(err as Error).message}`);
     }
-    const sampler = o.sampler(model.schedule.T);
+    const sampler = o.sampler(model.schedule.T, reverseVarianceOf(model.variance));
     const steps = samplerTimesteps(model.schedule.T, sampler).length;
     const progress = startProgress(
       'sample',

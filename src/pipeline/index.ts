@@ -11,7 +11,11 @@ import type { Prediction } from '../diffusion/parameterization.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
 import { negativeElbo, type VlbOptions, type VlbResult } from '../diffusion/vlb.js';
 import { parseUNet2DConfig, type DiffusersUNetConfig } from '../interop/diffusers/config.js';
-import { parseSchedulerConfig, type VarianceType } from '../interop/diffusers/scheduler.js';
+import {
+  parseSchedulerConfig,
+  reverseVarianceOf,
+  type VarianceType,
+} from '../interop/diffusers/scheduler.js';
 import { DiffusersUNet2D } from '../interop/diffusers/unet2d.js';
 import { loadDiffusersStateDict } from '../interop/diffusers/weights.js';
 import { disposeModule } from '../nn/module.js';
@@ -92,7 +96,10 @@ export interface DiffusionModel {
   readonly diffusersConfig: DiffusersUNetConfig | null;
   /** Draws `n` samples with the given sampler (in batches), reproducible from the seed. */
   sample(options: ModelSampleOptions): SampleResult;
-  /** The negative ELBO in nats per example (−log p(x0) ≤ it), with its terms ([Ho20] eq. 5). */
+  /**
+   * The negative ELBO in nats per example (−log p(x0) ≤ it), with its terms ([Ho20] eq. 5), with the model's
+   * reverse variance: β̃_t (fixed_small), β_t (fixed_large), or its own Σ_θ (learned_range, [ND21] eq. 15).
+   */
   bound(options: ModelBoundOptions): VlbResult;
   /** Frees the network's weights. */
   dispose(): void;
@@ -160,7 +167,8 @@ function loadElbo(ctx: Context, bytes: Uint8Array): Loaded {
     throw new Error(`this is a ${state.meta.kind} checkpoint, not a diffusion model (DDPM)`);
   const config = state.meta.config;
   validateDdpmConfig(config);
-  const net = createDenoiser(ctx, config.model, Rng.fromSeed(0));
+  const learned = config.variance === 'learned-range';
+  const net = createDenoiser(ctx, config.model, Rng.fromSeed(0), config.variance);
   for (const [name, p] of net.namedParameters()) {
     const e = state.tensors.get(`ema.${name}`);
     if (!e) throw new Error(`checkpoint has no tensor "ema.${name}"`);
@@ -175,10 +183,11 @@ function loadElbo(ctx: Context, bytes: Uint8Array): Loaded {
     kind: 'elbo',
     net,
     dataShape: [...shape],
-    outChannels: shape[shape.length - 1],
+    outChannels: (learned ? 2 : 1) * shape[shape.length - 1],
     schedule: ddpmSchedule(config),
     prediction: config.prediction,
-    variance: 'posterior',
+    // A fixed-variance model's default is β̃_t; a learned-range one's is its own Σ_θ ([ND21] eq. 15).
+    variance: learned ? 'learnedRange' : 'posterior',
     trainingSteps: totalTrainingSteps(state.meta),
     defaults: { clip: false },
     notes: [],
@@ -266,10 +275,14 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
     diffusersConfig: m.diffusersConfig,
     sample(o) {
       const sampler = withDefaults(o.sampler);
-      if (sampler.kind === 'ancestral' && m.variance === 'learnedRange')
+      if (
+        sampler.kind === 'ancestral' &&
+        sampler.variance === 'learned-range' &&
+        m.variance !== 'learnedRange'
+      )
         throw new Error(
-          "this model learns its variances (learned_range); elbo's ancestral sampler uses fixed ones — " +
-            'sample it with ddim, dpm-solver++ or unipc',
+          "ancestral sampling with variance 'learned-range' needs a model that learns its variances; this one " +
+            "has fixed ones: use 'posterior' (β̃_t) or 'beta' (β_t)",
         );
       const recordAt =
         o.recordTrajectory === true ? defaultRecordAt(T) : o.recordTrajectory ? [...o.recordTrajectory] : [];
@@ -297,10 +310,6 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
       });
     },
     bound(o) {
-      if (m.variance === 'learnedRange')
-        throw new Error(
-          'the bound of a learned-variance model needs per-pixel variances, which src/diffusion/vlb.ts does not take yet',
-        );
       const n = o.images.length / dims;
       if (!Number.isInteger(n) || n < 1)
         throw new Error(`bound: ${o.images.length} values are not whole examples of ${dims}`);
@@ -318,7 +327,8 @@ export function loadDiffusionModel(ctx: Context, source: ModelSource): Diffusion
             rng,
             {
               prediction: m.prediction,
-              variance: m.variance,
+              // fixed_small → β̃_t, fixed_large → β_t, learned_range → Σ_θ from the second half of the channels.
+              variance: reverseVarianceOf(m.variance),
               data: o.data ?? 'discrete8bit',
               terms: o.terms ?? 'all',
               onTerm: o.onTerm,
