@@ -46,7 +46,7 @@ console.log(JSON.stringify({ steps: STEPS, rows }));
 /** A name short enough for the chart's legend ("DPM-Solver++(3M), Taylor D2" → "DPM++ 3M, Taylor"). */
 function legendName(name: string): string {
   return name
-    .replace(/DPM-Solver\+\+\((\dM)\)/, 'DPM++ $1')
+    .replace(/DPM-Solver\+\+\((\d[MS])\)/, 'DPM++ $1')
     .replace(", diffusers' update", '')
     .replace(', Taylor D2', ', Taylor');
 }

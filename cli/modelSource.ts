@@ -103,8 +103,3 @@ export function describeModel(model: DiffusionModel, path: string, weights: Weig
     ? `${path} (trained ${describeTrainingSteps({ step: t.step, config: t })} steps, ${weights === 'raw' ? 'raw' : 'EMA'} weights)`
     : `the diffusers folder ${path} (${model.prediction}-prediction, ${model.variance} variance)`;
 }
-
-/** The model's variance as the sampler options see it: its own learned Σ_θ, or fixed ones to choose from. */
-export function samplerVariance(model: DiffusionModel): 'fixed' | 'learned-range' {
-  return model.variance === 'learnedRange' ? 'learned-range' : 'fixed';
-}

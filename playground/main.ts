@@ -387,6 +387,8 @@ function samplerConfig(kind: string, steps: number, eta: number): SamplerConfig 
       return { kind: 'dpm-solver++', order: 2, steps, clip: true };
     case 'dpm3':
       return { kind: 'dpm-solver++', order: 3, steps, clip: true };
+    case 'dpm2sde':
+      return { kind: 'dpm-solver++', order: 2, sde: true, steps, clip: true };
     case 'unipc':
       return { kind: 'unipc', order: 2, steps, clip: true };
     case 'ddim':

@@ -24,7 +24,10 @@ const { values } = parseArgs({
     checkpoint: { type: 'string', default: 'checkpoints/mnist-ddpm.safetensors' },
     samples: { type: 'string', default: '1000' },
     steps: { type: 'string', default: '5,10,20,50,100,250' },
-    samplers: { type: 'string', default: 'ddim,ddim-eta1,ancestral-beta,dpmpp-2m,dpmpp-3m,unipc' },
+    samplers: {
+      type: 'string',
+      default: 'ddim,ddim-eta1,ancestral-beta,dpmpp-2m,dpmpp-3m,unipc,dpmpp-2m-sde,dpmpp-3m-sde',
+    },
     out: { type: 'string', default: 'docs/data/sampler-table.jsonl' },
     report: { type: 'boolean', default: false },
     chart: { type: 'string', default: 'docs/img/sampler-quality' },
@@ -44,6 +47,8 @@ const SAMPLERS = {
   'dpmpp-2m': ['--sampler', 'dpmpp-2m'],
   'dpmpp-3m': ['--sampler', 'dpmpp-3m'],
   unipc: ['--sampler', 'unipc'],
+  'dpmpp-2m-sde': ['--sampler', 'dpmpp-2m-sde'],
+  'dpmpp-3m-sde': ['--sampler', 'dpmpp-3m-sde'],
 };
 
 const done = new Set(

@@ -151,6 +151,9 @@ describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
     expect(elbo('sample', ...args, '--sampler', 'dpmpp-3m', '--eta', '1', '--out', s1).stderr).toMatch(
       /--eta does not apply to --sampler dpmpp-3m \(only to ddim\)/,
     );
+    expect(elbo('sample', ...args, '--sampler', 'unipc', '--last-step-noise', '--out', s1).stderr).toMatch(
+      /--last-step-noise does not apply to --sampler unipc \(only to ancestral, clean\)/,
+    );
 
     // The scripts' contract: one JSON object with the bound, the classifier's scores and how they were made.
     const e = tmp();

@@ -152,6 +152,43 @@ describe('loadDiffusionModel on an elbo checkpoint (no trainer)', () => {
   });
 });
 
+describe('learned variances through the pipeline', () => {
+  it("an elbo learned-variance checkpoint loads with its Σ_θ head: the trainer's means and v", () => {
+    const hybrid = new Uint8Array(
+      readFileSync(new URL('../checkpoints/mnist-ddpm-hybrid.safetensors', import.meta.url)),
+    );
+    const model = loadDiffusionModel(ctx, hybrid);
+    expect(model.variance).toBe('learnedRange');
+    const trainer = DdpmTrainer.restore(ctx, decodeTrainingState(hybrid, 'ddpm'), null);
+    const xt = Rng.fromSeed(4).fillNormal(new Float64Array(784));
+    const mine = model.network(xt, 300);
+    expect(mine).toHaveLength(2 * 784);
+    expect(Array.from(mine)).toEqual(Array.from(trainer.batchModel()(xt, 300)));
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it("sample(): ancestral with Σ_θ runs on a learned_range folder and is refused for a fixed one's", () => {
+    const learned = loadDiffusionModel(ctx, folder('rgb-learned'));
+    const sampler = {
+      kind: 'ancestral',
+      variance: 'learned-range',
+      meanFrom: 'eps',
+      clip: false,
+      steps: 2,
+    } as const;
+    const r = learned.sample({ n: 1, sampler, seed: 1 });
+    expect(r.x).toHaveLength(learned.dims);
+    expect(r.x.every(Number.isFinite)).toBe(true);
+    learned.dispose();
+    const fixed = loadDiffusionModel(ctx, folder('mnist-attn'));
+    expect(() => fixed.sample({ n: 1, sampler, seed: 1 })).toThrow(
+      /'learned-range' needs a model that learns its variances/,
+    );
+    fixed.dispose();
+  });
+});
+
 describe('fetchDiffusersFolder', () => {
   it('fetches a pipeline-style folder (unet/, scheduler/) and loads it like the flat one', async () => {
     const flat = folder('v-pred');

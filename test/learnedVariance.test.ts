@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { toy2d } from '../src/data/toy2d.js';
 import { meanOutputs } from '../src/diffusion/learnedVariance.js';
 import { estimateNegativeElbo } from '../src/diffusion/vlb.js';
+import { diffusersConfigForImages } from '../src/interop/diffusers/export.js';
 import { GROWN_VARIANCE_V } from '../src/train/warmStart.js';
 import { Rng } from '../src/random/rng.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
 import { type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
 import { SeededBatches } from './helpers/batchSources.js';
-import { startTestEngine } from './helpers/engine.js';
+import { relativeL2, startTestEngine } from './helpers/engine.js';
 
 const { ctx } = await startTestEngine({ threads: 2 });
 
@@ -75,6 +76,39 @@ describe('learned variances in DdpmTrainer', () => {
     // Before the warm start the same network differs (so the checks above can fail).
     expect(Array.from(before).slice(0, old.length)).not.toEqual(Array.from(old));
     // Training moves v: the new channels learn.
+    for (let i = 0; i < 3; i++) grown.trainStep();
+    const v = Array.from(grown.batchModel(false)(xt, 30)).slice(old.length);
+    expect(v.some((x) => x !== GROWN_VARIANCE_V)).toBe(true);
+    fixed.dispose();
+    grown.dispose();
+  });
+
+  it("warm start of diffusers' UNet2DModel: conv_out grows from C to 2C, the same means, v = −1", () => {
+    const arch = (learnedVariance: boolean) =>
+      diffusersConfigForImages({
+        height: 8,
+        width: 8,
+        imageChannels: 1,
+        channels: [8, 16],
+        layersPerBlock: 1,
+        attentionLevels: [1],
+        groups: 4,
+        learnedVariance,
+      });
+    const DIFFUSERS: DdpmConfig = { ...UNET, model: { kind: 'diffusers', diffusers: arch(false) } };
+    const fixed = new DdpmTrainer(ctx, DIFFUSERS, pixels());
+    for (let i = 0; i < 3; i++) fixed.trainStep();
+    const learned = { ...DIFFUSERS, ...HYBRID, model: { kind: 'diffusers', diffusers: arch(true) } } as const;
+    const grown = new DdpmTrainer(ctx, { ...learned, seed: 5 }, pixels());
+    const report = grown.warmStartFrom(fixed.exportState().tensors);
+    expect([report.newBlocks, report.newVarianceOutputs]).toEqual([[], ['conv_out (v channels)']]);
+    const xt = Rng.fromSeed(1).fillNormal(new Float64Array(2 * 64));
+    const old = fixed.batchModel()(xt, 30);
+    const out = grown.batchModel()(xt, 30);
+    // The same weights, but the engine's float32 convolution sums a 2C-wide output in another order than a C-wide
+    // one: equal to float32 rounding (relative 1e-7), not bit for bit as with elbo's separate conv_out_var.
+    expect(relativeL2(Array.from(out).slice(0, old.length), old)).toBeLessThan(1e-6);
+    expect(Array.from(out).slice(old.length)).toEqual(new Array(old.length).fill(GROWN_VARIANCE_V));
     for (let i = 0; i < 3; i++) grown.trainStep();
     const v = Array.from(grown.batchModel(false)(xt, 30)).slice(old.length);
     expect(v.some((x) => x !== GROWN_VARIANCE_V)).toBe(true);

@@ -37,10 +37,10 @@ import {
   requireFinite,
   SAMPLER_OPTION_NAMES,
   type SamplerOptions,
-  samplerFromOptions,
+  samplerForModel,
 } from './sample.js';
 import { evaluateVaeCheckpoint, type VaeEvalOptions } from './evalVae.js';
-import { loadDiffusionModelAt, openModel, samplerVariance } from '../modelSource.js';
+import { loadDiffusionModelAt, openModel } from '../modelSource.js';
 import { withPathInErrors } from '../trainLoop.js';
 
 interface EvalOptions extends SamplerOptions, Omit<VaeEvalOptions, 'seed' | 'threads' | 'checkpoint'> {
@@ -140,9 +140,7 @@ const SAMPLE_METRIC_OPTIONS = ['samples', 'classifier', 'fidBootstrap', ...SAMPL
 function describeBoundVariance(v: ReverseVariance, folder: boolean): string {
   switch (v) {
     case 'learned-range':
-      return folder
-        ? 'learned (Σ_θ, Nichol & Dhariwal eq. 15, learned_range)'
-        : 'learned (Σ_θ, Nichol & Dhariwal eq. 15)';
+      return folder ? 'Σ_θ (learned_range)' : 'learned (Σ_θ, Nichol & Dhariwal eq. 15)';
     case 'beta':
       return folder ? 'β_t (fixed_large)' : 'β_t';
     case 'posterior':
@@ -206,7 +204,7 @@ async function evaluate(o: EvalOptions, command: Command): Promise<Record<string
       const T = model.schedule.T;
       if (model.training)
         Object.assign(result, { step: model.training.step, training_steps: model.trainingSteps });
-      const sampler = samplerFromOptions(o, T, samplerVariance(model));
+      const sampler = samplerForModel(o, model);
       const terms =
         o.nllTerms === 'all'
           ? ('all' as const)

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { reverseVarianceOf } from '../../src/interop/diffusers/scheduler.js';
 import type { DiffusionModel } from '../../src/pipeline/index.js';
 import { lineChartSvg } from '../../src/plot/lineChart.js';
 import {
@@ -25,7 +26,7 @@ import { imageGridPng, sampleGridPng, writeChart } from '../png.js';
 import { UserError } from '../userError.js';
 import { startProgress } from '../progress.js';
 import { writeVaePictures } from './sampleVae.js';
-import { describeModel, loadDiffusionModelAt, openModel, samplerVariance } from '../modelSource.js';
+import { describeModel, loadDiffusionModelAt, openModel } from '../modelSource.js';
 import { withPathInErrors } from '../trainLoop.js';
 
 export interface SamplerOptions {
@@ -36,10 +37,32 @@ export interface SamplerOptions {
   order?: string;
   variance?: string;
   clip: boolean;
+  lastStepNoise?: boolean;
+}
+
+/**
+ * The sampler config the options describe for a loaded model: its variance is the ancestral default — its own
+ * Σ_θ when it learns it, else its fixed one (β̃_t for elbo checkpoints; a diffusers folder's variance_type).
+ */
+export function samplerForModel(o: SamplerOptions, model: DiffusionModel): SamplerConfig {
+  const variance = reverseVarianceOf(model.variance);
+  return variance === 'learned-range'
+    ? samplerFromOptions(o, model.schedule.T, 'learned-range')
+    : samplerFromOptions(o, model.schedule.T, 'fixed', variance);
 }
 
 /** The command-line sampler names. */
-export const SAMPLER_NAMES = ['ddim', 'ancestral', 'clean', 'dpmpp-2m', 'dpmpp-3m', 'unipc'] as const;
+export const SAMPLER_NAMES = [
+  'ddim',
+  'ancestral',
+  'clean',
+  'dpmpp-2m',
+  'dpmpp-3m',
+  'dpmpp-2s',
+  'dpmpp-2m-sde',
+  'dpmpp-3m-sde',
+  'unipc',
+] as const;
 
 /** Steps (= network calls) when --steps is not given: all T for the ancestral chains, else these. */
 const DEFAULT_STEPS: Record<(typeof SAMPLER_NAMES)[number], number | 'T'> = {
@@ -48,6 +71,9 @@ const DEFAULT_STEPS: Record<(typeof SAMPLER_NAMES)[number], number | 'T'> = {
   ddim: 100,
   'dpmpp-2m': 20,
   'dpmpp-3m': 20,
+  'dpmpp-2s': 20,
+  'dpmpp-2m-sde': 20,
+  'dpmpp-3m-sde': 20,
   unipc: 20,
 };
 
@@ -57,12 +83,13 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
     .option(
       '--sampler <kind>',
       'ddim, ancestral (DDPM, respaced below T steps), clean (ancestral with x̂0 → posterior mean), ' +
-        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep) or unipc',
+        'dpmpp-2m, dpmpp-3m (DPM-Solver++ multistep), dpmpp-2s (single-step), dpmpp-2m-sde, dpmpp-3m-sde (the ' +
+        'SDE variant) or unipc',
       defaults.sampler,
     )
     .option(
       '--steps <n>',
-      'network calls per sample (default: T for ancestral/clean, 100 for ddim, 20 for dpmpp-2m/3m and unipc)',
+      'network calls per sample (default: T for ancestral/clean, 100 for ddim, 20 for the dpmpp-* and unipc)',
     )
     .option('--spacing <s>', 'how the steps spread over [0, T−1]: linspace, leading or trailing', 'trailing')
     .option('--eta <x>', 'ddim only: η (0 deterministic, 1 DDPM-like; default 0)')
@@ -72,17 +99,23 @@ export function addSamplerOptions(cmd: Command, defaults: { sampler: string }): 
       'ancestral/clean only: reverse variance β̃ ("posterior"), β ("beta") or the model\'s own ("learned-range"; ' +
         'the default for a model that learns it, else "posterior")',
     )
-    .option('--clip', 'clip x̂0 to [−1, 1] at each step (images)', false);
+    .option('--clip', 'clip x̂0 to [−1, 1] at each step (images)', false)
+    .option(
+      '--last-step-noise',
+      'ancestral/clean only: add σz on the last step too (default: return the mean)',
+    );
 }
 
 /**
  * The sampler config the options describe; a flag that does not apply to the chosen sampler is an error.
- * `modelVariance` says whether the model learns its variances (then the ancestral default is its own Σ_θ).
+ * `modelVariance` says whether the model learns its variances (then the ancestral default is its own Σ_θ);
+ * `fixedDefault` is the ancestral default otherwise (β̃_t, or β_t for a diffusers folder with fixed_large).
  */
 export function samplerFromOptions(
   o: SamplerOptions,
   T: number,
   modelVariance: 'fixed' | 'learned-range' = 'fixed',
+  fixedDefault: 'posterior' | 'beta' = 'posterior',
 ): SamplerConfig {
   const kind = parseChoice('--sampler', o.sampler, SAMPLER_NAMES);
   const spacing = parseChoice('--spacing', o.spacing, SPACINGS);
@@ -95,6 +128,7 @@ export function samplerFromOptions(
   onlyFor('--eta', o.eta, ['ddim']);
   onlyFor('--order', o.order, ['unipc']);
   onlyFor('--variance', o.variance, ['ancestral', 'clean']);
+  onlyFor('--last-step-noise', o.lastStepNoise ? 'given' : undefined, ['ancestral', 'clean']);
   const fallback = DEFAULT_STEPS[kind];
   const steps =
     o.steps === undefined
@@ -116,9 +150,15 @@ export function samplerFromOptions(
         eta: o.eta === undefined ? 0 : parseFloatOption('--eta', o.eta, { min: 0, max: 1 }),
         clip: o.clip,
       };
+    case 'dpmpp-2s':
+      return { kind: 'dpm-solver++', order: 2, singlestep: true, ...timing, clip: o.clip };
     case 'dpmpp-2m':
     case 'dpmpp-3m':
-      return { kind: 'dpm-solver++', order: kind === 'dpmpp-2m' ? 2 : 3, ...timing, clip: o.clip };
+    case 'dpmpp-2m-sde':
+    case 'dpmpp-3m-sde': {
+      const order = kind.startsWith('dpmpp-2m') ? 2 : 3;
+      return { kind: 'dpm-solver++', order, sde: kind.endsWith('-sde'), ...timing, clip: o.clip };
+    }
     case 'unipc': {
       const order = o.order === undefined ? 2 : parseIntOption('--order', o.order, { min: 1, max: 3 });
       return { kind, order: order as 1 | 2 | 3, ...timing, clip: o.clip };
@@ -128,9 +168,10 @@ export function samplerFromOptions(
       return {
         kind: 'ancestral',
         ...timing,
-        variance: ancestralVariance(o.variance, modelVariance),
+        variance: ancestralVariance(o.variance, modelVariance, fixedDefault),
         meanFrom: kind === 'clean' ? 'x0' : 'eps',
         clip: o.clip || kind === 'clean',
+        lastStepNoise: o.lastStepNoise === true,
       };
     default:
       return assertNever(kind, '--sampler');
@@ -141,10 +182,11 @@ export function samplerFromOptions(
 function ancestralVariance(
   given: string | undefined,
   modelVariance: 'fixed' | 'learned-range',
+  fixedDefault: 'posterior' | 'beta',
 ): ReverseVariance {
   const variance = parseChoice(
     '--variance',
-    given ?? (modelVariance === 'learned-range' ? 'learned-range' : 'posterior'),
+    given ?? (modelVariance === 'learned-range' ? 'learned-range' : fixedDefault),
     ['posterior', 'beta', 'learned-range'] as const,
   );
   if (variance === 'learned-range' && modelVariance !== 'learned-range')
@@ -163,6 +205,7 @@ export const SAMPLER_OPTION_NAMES = [
   'order',
   'variance',
   'clip',
+  'lastStepNoise',
 ] as const;
 
 interface SampleCommandOptions extends SamplerOptions {
@@ -226,7 +269,7 @@ export function registerSampleCommand(program: Command): void {
     await withEngine(threads, (ctx) => {
       const model = loadDiffusionModelAt(ctx, o.checkpoint, opened, weights);
       try {
-        const sampler = samplerFromOptions(o, model.schedule.T, samplerVariance(model));
+        const sampler = samplerForModel(o, model);
         ensureWritableDir(o.out);
         const { files, nfe } = drawAndWrite(model, n, seed, sampler, o.out, o.checkpoint, o.npy);
         const notes = [

@@ -171,6 +171,7 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
       : parseListOption('--attention', opts.attention, { min: 0, max: levels - 1 });
   const arch = parseChoice('--arch', opts.arch, ['elbo', 'diffusers'] as const);
   if (arch === 'diffusers' && !isImage) throw new UserError('--arch diffusers needs image data');
+  const objective = objectiveOption(opts);
   return {
     dataset: opts.data,
     dataShape,
@@ -178,7 +179,13 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
       ? arch === 'diffusers'
         ? {
             kind: 'diffusers',
-            diffusers: diffusersArchitecture(dataShape, channels, resBlocks, attentionLevels),
+            diffusers: diffusersArchitecture(
+              dataShape,
+              channels,
+              resBlocks,
+              attentionLevels,
+              objective.variance === 'learned-range',
+            ),
           }
         : {
             kind: 'unet',
@@ -197,7 +204,7 @@ function configFromOptions(opts: TrainOptions, dataShape: number[]): DdpmConfig 
     T: parseIntOption('--diffusion-steps', opts.diffusionSteps, { min: 2, max: 100000 }),
     prediction: opts.prediction,
     ...minSnrOption(opts),
-    ...objectiveOption(opts),
+    ...objective,
     batchSize: parseIntOption('--batch', opts.batch, { min: 1, max: 4096 }),
     lr: parseFloatOption('--lr', opts.lr, { min: 1e-8, max: 1 }),
     warmupSteps: parseIntOption('--warmup', opts.warmup, { min: 0 }),

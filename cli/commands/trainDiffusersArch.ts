@@ -3,12 +3,16 @@ import type { DiffusersUNetConfig } from '../../src/interop/diffusers/config.js'
 import { diffusersConfigForImages } from '../../src/interop/diffusers/export.js';
 import { UserError } from '../userError.js';
 
-/** `--arch diffusers`: the UNet2DModel for these images and UNet options (errors name the option). */
+/**
+ * `--arch diffusers`: the UNet2DModel for these images and UNet options (errors name the option); with learned
+ * variances (--objective hybrid|vlb) its out_channels are twice the images' (diffusers' learned_range layout).
+ */
 export function diffusersArchitecture(
   [height, width, imageChannels]: number[],
   channels: number[],
   resBlocks: number[] | undefined,
   attentionLevels: number[] | undefined,
+  learnedVariance = false,
 ): DiffusersUNetConfig {
   const layers = resBlocks ?? [1];
   if (layers.some((n) => n !== layers[0]))
@@ -29,6 +33,7 @@ export function diffusersArchitecture(
       layersPerBlock: layers[0],
       attentionLevels: attentionLevels ?? [],
       groups: 8,
+      learnedVariance,
     });
   } catch (err) {
     throw new UserError(`--arch diffusers: ${(err as Error).message}`);

@@ -146,34 +146,10 @@ export function negativeElbo(
     for (let b = 0; b < batch; b++) qSample(schedule, slice(x0, b), t, slice(eps, b), slice(xt, b));
     return xt;
   };
-  const n = x0.length;
   /** L at code timestep t (L_{t−1} for t ≥ 1, the decoder term for t = 0) per example, in nats. */
   const termAt = (t: number): Float64Array => {
     const xt = noisy(t);
-    const out = model(xt, t);
-    const learned = options.variance === 'learned-range';
-    if (out.length !== (learned ? 2 * n : n))
-      throw new Error(
-        `negativeElbo: the model returned ${out.length} values for ${n} inputs` +
-          (learned ? ' (learned variances: twice as many, the means then v)' : ''),
-      );
-    const fixed =
-      options.variance === 'learned-range'
-        ? null
-        : { logVar: fixedReverseLogVar(schedule, t, options.variance) };
-    const values = out instanceof Float64Array ? out : Float64Array.from(out);
-    const nats = new Float64Array(batch);
-    for (let b = 0; b < batch; b++) {
-      const range = (offset: number) => values.subarray(offset + b * dims, offset + (b + 1) * dims);
-      nats[b] = vlbTermWithGradient(schedule, options.prediction, options.data, {
-        t,
-        x0: slice(x0, b),
-        xt: slice(xt, b),
-        meanOut: range(0),
-        variance: fixed ?? range(n),
-      });
-    }
-    return nats;
+    return negativeElboTerm(schedule, model(xt, t), x0, xt, t, batch, options);
   };
   const terms = new Map<number, { nats: Float64Array; weight: number }>();
   const steps = vlbTimesteps(T, options.terms, rng);
@@ -191,6 +167,53 @@ export function negativeElbo(
     total[b] = s;
   }
   return { prior, decoder, terms, total };
+}
+
+/**
+ * One term of the bound for each example of a batch at code timestep t, given x_t (deterministic: no draws), in
+ * nats: L_{t−1} = KL(q(x_{t−1} | x_t, x0) ‖ p_θ(x_{t−1} | x_t)) for t ≥ 1, the decoder term −log p_θ(x0 | x_1) at
+ * t = 0. `out` is the model's output at (x_t, t): batch·dims values, or 2·batch·dims with learned variances
+ * (all means, then all v). improved-diffusion's `_vb_terms_bpd` (with clip_denoised=False), in nats summed over
+ * each example's elements instead of bits per dimension.
+ * @see [Ho20] eqs. 5, 13; [ND21] §3.1, eq. 15
+ */
+export function negativeElboTerm(
+  schedule: NoiseSchedule,
+  out: ArrayLike<number>,
+  x0: Float64Array,
+  xt: Float64Array,
+  t: number,
+  batch: number,
+  options: Pick<VlbOptions, 'prediction' | 'variance' | 'data'>,
+): Float64Array {
+  const n = x0.length;
+  const dims = n / batch;
+  if (!Number.isInteger(dims) || xt.length !== n)
+    throw new Error(`negativeElboTerm: x0 (${n}) and x_t (${xt.length}) must be ${batch} whole examples`);
+  const learned = options.variance === 'learned-range';
+  if (out.length !== (learned ? 2 * n : n))
+    throw new Error(
+      `negativeElbo: the model returned ${out.length} values for ${n} inputs` +
+        (learned ? ' (learned variances: twice as many, the means then v)' : ''),
+    );
+  const fixed =
+    options.variance === 'learned-range'
+      ? null
+      : { logVar: fixedReverseLogVar(schedule, t, options.variance) };
+  const values = out instanceof Float64Array ? out : Float64Array.from(out);
+  const slice = (a: Float64Array, b: number) => a.subarray(b * dims, (b + 1) * dims);
+  const nats = new Float64Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const range = (offset: number) => values.subarray(offset + b * dims, offset + (b + 1) * dims);
+    nats[b] = vlbTermWithGradient(schedule, options.prediction, options.data, {
+      t,
+      x0: slice(x0, b),
+      xt: slice(xt, b),
+      meanOut: range(0),
+      variance: fixed ?? range(n),
+    });
+  }
+  return nats;
 }
 
 /** The bound over a data set: its mean per example with a standard error, and the mean of each part (nats). */

@@ -21,7 +21,11 @@ import {
 } from '../diffusion/vlb.js';
 import type { DataKind } from '../diffusion/vlbTerm.js';
 import { parseUNet2DConfig, type DiffusersUNetConfig } from '../interop/diffusers/config.js';
-import { parseSchedulerConfig, type VarianceType } from '../interop/diffusers/scheduler.js';
+import {
+  parseSchedulerConfig,
+  reverseVarianceOf,
+  type VarianceType,
+} from '../interop/diffusers/scheduler.js';
 import { DiffusersUNet2D } from '../interop/diffusers/unet2d.js';
 import { loadDiffusersStateDict } from '../interop/diffusers/weights.js';
 import { disposeModule } from '../nn/module.js';
@@ -144,7 +148,10 @@ export interface DiffusionModel {
   readonly diffusersConfig: DiffusersUNetConfig | null;
   /** Draws `n` samples with the given sampler (in batches), reproducible from the seed. */
   sample(options: ModelSampleOptions): SampleResult;
-  /** The negative ELBO in nats per example (−log p(x0) ≤ it), with its terms ([Ho20] eq. 5). */
+  /**
+   * The negative ELBO in nats per example (−log p(x0) ≤ it), with its terms ([Ho20] eq. 5), with the model's
+   * reverse variance: β̃_t (fixed_small), β_t (fixed_large), or its own Σ_θ (learned_range, [ND21] eq. 15).
+   */
   bound(options: ModelBoundOptions): VlbResult;
   /**
    * The negative ELBO over a data set in nats: its mean per example with a standard error, the mean prior and
@@ -344,12 +351,14 @@ export function loadDiffusionModel(
     diffusersConfig: m.diffusersConfig,
     sample(o) {
       const sampler = withDefaults(o.sampler);
-      // elbo's learned-range ancestral step ([ND21] eq. 15) is not yet checked against DDPMScheduler's.
-      if (sampler.kind === 'ancestral' && learned && m.kind === 'diffusers')
+      if (
+        sampler.kind === 'ancestral' &&
+        sampler.variance === 'learned-range' &&
+        m.variance !== 'learnedRange'
+      )
         throw new Error(
-          "this model learns its variances (learned_range); elbo's learned-range ancestral step is not yet " +
-            "checked against diffusers' DDPMScheduler — " +
-            'sample it with ddim, dpm-solver++ or unipc',
+          "ancestral sampling with variance 'learned-range' needs a model that learns its variances; this one " +
+            "has fixed ones: use 'posterior' (β̃_t) or 'beta' (β_t)",
         );
       const recordAt =
         o.recordTrajectory === true ? defaultRecordAt(T) : o.recordTrajectory ? [...o.recordTrajectory] : [];
@@ -377,10 +386,6 @@ export function loadDiffusionModel(
       });
     },
     bound(o) {
-      if (m.variance === 'learnedRange')
-        throw new Error(
-          'the bound of a learned-variance model needs per-pixel variances, which src/diffusion/vlb.ts does not take yet',
-        );
       const n = o.images.length / dims;
       if (!Number.isInteger(n) || n < 1)
         throw new Error(`bound: ${o.images.length} values are not whole examples of ${dims}`);
@@ -398,7 +403,8 @@ export function loadDiffusionModel(
             rng,
             {
               prediction: m.prediction,
-              variance: m.variance,
+              // fixed_small → β̃_t, fixed_large → β_t, learned_range → Σ_θ from the second half of the channels.
+              variance: reverseVarianceOf(m.variance),
               data: o.data ?? dataKind,
               terms: o.terms ?? 'all',
               onTerm: o.onTerm,
@@ -417,8 +423,7 @@ export function loadDiffusionModel(
         throw new Error(
           `estimateBound: variance must be 'model', 'posterior' or 'beta', got ${String(asked)}`,
         );
-      const variance: ReverseVariance =
-        asked !== 'model' ? asked : learned ? 'learned-range' : m.variance === 'beta' ? 'beta' : 'posterior';
+      const variance: ReverseVariance = asked !== 'model' ? asked : reverseVarianceOf(m.variance);
       const terms = o.terms ?? 'all';
       const r = estimateNegativeElbo(
         m.schedule,

@@ -60,7 +60,8 @@ export function reverseMean(
 }
 
 /**
- * One step x_t → x_{t−1} = μ_θ + σ_t z (no noise at t = 0); σ_t² fixed, or Σ_θ from the model's v outputs.
+ * One step x_t → x_{t−1} = μ_θ + σ_t z (no noise at t = 0 unless `lastStepNoise`); σ_t² fixed, or Σ_θ from the
+ * model's v outputs.
  * @see [Ho20] Algorithm 2, line 4; [ND21] eq. 15
  */
 export function ancestralStep(
@@ -69,11 +70,11 @@ export function ancestralStep(
   xt: Float64Array,
   t: number,
   modelOut: ArrayLike<number>,
-  options: { variance: ReverseVariance; meanFrom: 'eps' | 'x0'; clip: boolean },
+  options: { variance: ReverseVariance; meanFrom: 'eps' | 'x0'; clip: boolean; lastStepNoise?: boolean },
   rng: Rng,
 ): Float64Array {
   const mean = reverseMean(schedule, prediction, xt, t, modelOut, options.meanFrom, options.clip);
-  if (t === 0) return mean;
+  if (t === 0 && !options.lastStepNoise) return mean;
   if (options.variance === 'learned-range') {
     // Σ_θ per element from the model's v values, the second half of its output ([ND21] eq. 15).
     const n = xt.length;
@@ -107,14 +108,15 @@ export function respacedSchedule(schedule: NoiseSchedule, timesteps: readonly nu
 
 /**
  * Ancestral sampling from x_T over the given timesteps (descending), on the respaced DDPM of
- * {@link respacedSchedule}; the last step returns the mean, without noise ([Ho20] Algorithm 2: z = 0 at t = 1).
+ * {@link respacedSchedule}; the last step returns the mean, without noise ([Ho20] Algorithm 2: z = 0 at t = 1;
+ * diffusers and improved-diffusion alike), unless `lastStepNoise` adds σ_1 z there too.
  * @see [Ho20] Algorithm 2; [ND21] §4 (respacing)
  */
 export function sampleAncestral(
   schedule: NoiseSchedule,
   model: BatchModel,
   xT: Float64Array,
-  config: ChainOptions & Pick<AncestralConfig, 'variance' | 'meanFrom'>,
+  config: ChainOptions & Pick<AncestralConfig, 'variance' | 'meanFrom' | 'lastStepNoise'>,
   rng: Rng,
   hooks: SamplerHooks = {},
 ): Float64Array {

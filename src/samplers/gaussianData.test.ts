@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { negativeElbo } from '../diffusion/vlb.js';
 import { noiseSchedule } from '../diffusion/schedule.js';
 import { Rng } from '../random/rng.js';
-import { respacedSchedule, sample } from './index.js';
+import { respacedSchedule, sample, samplerTimesteps } from './index.js';
 import { gaussianDataOptimalEps, gaussianDataReverseLogVar } from '../diffusion/gaussianData.js';
 import { learnedRangeVFromLogVariance } from '../diffusion/learnedVariance.js';
-import type { BatchModel, SamplerConfig } from './types.js';
+import type { AncestralConfig, BatchModel, SamplerConfig } from './types.js';
 
 const MU = 0.3;
 const S = 0.5;
@@ -46,6 +46,8 @@ describe.each<[string, SamplerConfig]>([
   ],
   ['DPM-Solver++(2M), 20 steps', { kind: 'dpm-solver++', order: 2, steps: 20, clip: false }],
   ['DPM-Solver++(3M), 20 steps', { kind: 'dpm-solver++', order: 3, steps: 20, clip: false }],
+  ['SDE-DPM-Solver++(2M), 50 steps', { kind: 'dpm-solver++', order: 2, sde: true, steps: 50, clip: false }],
+  ['SDE-DPM-Solver++(3M), 50 steps', { kind: 'dpm-solver++', order: 3, sde: true, steps: 50, clip: false }],
   ['UniPC-2, 20 steps', { kind: 'unipc', order: 2, steps: 20, clip: false }],
 ])('%s on Gaussian data', (_name, sampler) => {
   it('reproduces μ and s within Monte Carlo error', () => {
@@ -101,14 +103,15 @@ function elboGap(variance: Parameters<typeof negativeElbo>[5]['variance'], seed:
 }
 
 describe('what the samplers need', () => {
-  const xT = Rng.fromSeed(1).fillNormal(new Float64Array(8));
+  const xT = Rng.fromSeed(1).fillNormal(new Float64Array(50));
+  const sdeConfig = { kind: 'dpm-solver++', order: 1, sde: true, steps: 20, clip: false } as const;
   it('deterministic samplers run from a given x_T without a random generator, and repeat exactly', () => {
     for (const sampler of [
       { kind: 'ddim', steps: 10, eta: 0, clip: false },
       { kind: 'dpm-solver++', order: 3, steps: 10, clip: false },
       { kind: 'unipc', order: 3, steps: 10, clip: false },
     ] as const) {
-      const run = () => sample(schedule, optimalEps, { batch: 8, dims: 1, prediction: 'eps', sampler, xT });
+      const run = () => sample(schedule, optimalEps, { batch: 50, dims: 1, prediction: 'eps', sampler, xT });
       const r = run();
       expect(r.nfe).toBe(10);
       expect(run().x).toEqual(r.x);
@@ -124,7 +127,7 @@ describe('what the samplers need', () => {
       clip: false,
     };
     expect(() =>
-      sample(schedule, optimalEps, { batch: 8, dims: 1, prediction: 'eps', sampler: ancestral, xT }),
+      sample(schedule, optimalEps, { batch: 50, dims: 1, prediction: 'eps', sampler: ancestral, xT }),
     ).toThrow(/needs a random generator/);
   });
 
@@ -141,6 +144,51 @@ describe('what the samplers need', () => {
       sampler: { kind: 'ancestral', steps: 20, variance: 'posterior', meanFrom: 'eps', clip: false },
     });
     ddim.x.forEach((v, i) => expect(Math.abs(v - ancestral.x[i])).toBeLessThan(1e-12));
+  });
+
+  it('SDE-DPM-Solver++ of order 1 is DDIM with η = 1: same seed, same samples (1 − e^{−2h} = σ_DDIM²/σ_t²)', () => {
+    const common = { batch: 50, dims: 1, prediction: 'eps' as const };
+    const ddim = sample(schedule, optimalEps, {
+      ...common,
+      rng: Rng.fromSeed(9),
+      sampler: { kind: 'ddim', steps: 20, eta: 1, clip: false },
+    });
+    const sde = sample(schedule, optimalEps, {
+      ...common,
+      rng: Rng.fromSeed(9),
+      sampler: { kind: 'dpm-solver++', order: 1, sde: true, steps: 20, clip: false },
+    });
+    sde.x.forEach((v, i) => expect(Math.abs(v - ddim.x[i])).toBeLessThan(1e-12));
+    expect(() =>
+      sample(schedule, optimalEps, { ...common, xT, sampler: { ...sdeConfig, order: 2 } }),
+    ).toThrow(/needs a random generator/);
+  });
+
+  it("lastStepNoise adds σ z on the last ancestral step: x differs by noise of std √β'_1, mean 0", () => {
+    const n = 4000;
+    const sampler: AncestralConfig = {
+      kind: 'ancestral',
+      steps: 20,
+      variance: 'beta',
+      meanFrom: 'eps',
+      clip: false,
+    };
+    const run = (lastStepNoise: boolean) =>
+      sample(schedule, optimalEps, {
+        batch: n,
+        dims: 1,
+        prediction: 'eps',
+        rng: Rng.fromSeed(21),
+        sampler: { ...sampler, lastStepNoise },
+      }).x;
+    const clean = run(false);
+    const diff = run(true).map((v, i) => v - clean[i]);
+    // β'_1 of the respaced chain: 1 − ᾱ of its last timestep (49 for 20 trailing steps), σ ≈ 0.07.
+    const sigma = Math.sqrt(respacedSchedule(schedule, samplerTimesteps(1000, sampler)).beta[0]);
+    const { mean, std } = moments(diff);
+    expect(sigma).toBeGreaterThan(0.05);
+    expect(Math.abs(mean)).toBeLessThan(4 * (sigma / Math.sqrt(n)));
+    expect(Math.abs(std - sigma)).toBeLessThan(4 * (sigma / Math.sqrt(2 * n)));
   });
 
   it('the respaced schedule of all T timesteps is the schedule itself; of a subset, ᾱ of the subset', () => {

@@ -73,12 +73,21 @@ export type OdeSolverConfig = (steps: number, timesteps: number[]) => SamplerCon
 
 /**
  * The deterministic samplers whose convergence is measured on the Gaussian ODE, by name: DDIM (η = 0),
- * DPM-Solver++ 2M and 3M (diffusers' update, and with D2 at its Taylor value), UniPC-1/2/3; every one without
- * lowering its order at the end, so that the measured slope is the formula's.
+ * DPM-Solver++ 2M, 2S and 3M (diffusers' update, and with D2 at its Taylor value), UniPC-1/2/3; every one without
+ * lowering its order at the end, so that the measured slope is the formula's (2S's trailing first-order step is
+ * the final jump to the data, which the measurement leaves out).
  */
 export const ODE_SOLVERS: Readonly<Record<string, OdeSolverConfig>> = {
   'DDIM (η = 0)': (steps, timesteps) => ({ kind: 'ddim', steps, timesteps, eta: 0, clip: false }),
   'DPM-Solver++(2M)': dpmSolverConfig(2, false),
+  'DPM-Solver++(2S)': (steps, timesteps) => ({
+    kind: 'dpm-solver++',
+    order: 2,
+    singlestep: true,
+    steps,
+    timesteps,
+    clip: false,
+  }),
   "DPM-Solver++(3M), diffusers' update": dpmSolverConfig(3, false),
   'DPM-Solver++(3M), Taylor D2': dpmSolverConfig(3, true),
   'UniPC-1': uniPcConfig(1),

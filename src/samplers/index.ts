@@ -3,7 +3,7 @@ import type { NoiseSchedule } from '../diffusion/schedule.js';
 import { assertNever } from '../math/checks.js';
 import { sampleAncestral } from './ancestral.js';
 import { sampleDdim } from './ddim.js';
-import { sampleDpmSolverPlusPlus } from './dpmSolver.js';
+import { sampleDpmSolverPlusPlus, sampleDpmSolverPlusPlusSinglestep } from './dpmSolver.js';
 import { checkTimesteps, spacedTimesteps } from './timesteps.js';
 import type { BatchModel, SampleOptions, SampleResult, SamplerConfig, TimestepChoice } from './types.js';
 import { sampleUniPc } from './unipc.js';
@@ -32,9 +32,13 @@ export function samplerTimesteps(T: number, sampler: SamplerConfig): number[] {
   return spacedTimesteps(T, steps, choice.spacing ?? DEFAULT_SPACING, choice.stepsOffset ?? 0);
 }
 
-/** True if the sampler draws random numbers after x_T (ancestral; DDIM with η > 0). */
+/** True if the sampler draws random numbers after x_T (ancestral; DDIM with η > 0; SDE-DPM-Solver++). */
 export function isStochastic(sampler: SamplerConfig): boolean {
-  return sampler.kind === 'ancestral' || (sampler.kind === 'ddim' && sampler.eta > 0);
+  return (
+    sampler.kind === 'ancestral' ||
+    (sampler.kind === 'ddim' && sampler.eta > 0) ||
+    (sampler.kind === 'dpm-solver++' && sampler.sde === true)
+  );
 }
 
 /**
@@ -86,7 +90,26 @@ export function sample(schedule: NoiseSchedule, model: BatchModel, options: Samp
       x = sampleDdim(schedule, counted, xT, { ...sampler, timesteps, prediction }, rng ?? null, hooks);
       break;
     case 'dpm-solver++':
-      x = sampleDpmSolverPlusPlus(schedule, counted, xT, { ...sampler, timesteps, prediction }, hooks);
+      if (sampler.singlestep) {
+        if (sampler.order !== 2 || sampler.sde)
+          throw new Error('the single-step DPM-Solver++ is implemented for order 2 and the ODE only (2S)');
+        x = sampleDpmSolverPlusPlusSinglestep(
+          schedule,
+          counted,
+          xT,
+          { ...sampler, timesteps, prediction },
+          hooks,
+        );
+        break;
+      }
+      x = sampleDpmSolverPlusPlus(
+        schedule,
+        counted,
+        xT,
+        { ...sampler, timesteps, prediction },
+        rng ?? null,
+        hooks,
+      );
       break;
     case 'unipc':
       x = sampleUniPc(schedule, counted, xT, { ...sampler, timesteps, prediction }, hooks);
@@ -148,11 +171,11 @@ export function describeSampler(s: SamplerConfig): string {
       : `${s.steps ?? fallback} steps, ${s.spacing ?? DEFAULT_SPACING}`;
   switch (s.kind) {
     case 'ancestral':
-      return `ancestral (${steps('T')}, σ² = ${{ posterior: 'β̃_t', beta: 'β_t', 'learned-range': 'Σ_θ (learned)' }[s.variance]}, mean from ${s.meanFrom}${clip})`;
+      return `ancestral (${steps('T')}, σ² = ${{ posterior: 'β̃_t', beta: 'β_t', 'learned-range': 'Σ_θ (learned)' }[s.variance]}, mean from ${s.meanFrom}${clip}${s.lastStepNoise ? ', noise on the last step' : ''})`;
     case 'ddim':
       return `DDIM (${steps('?')}, η = ${s.eta}${clip})`;
     case 'dpm-solver++':
-      return `DPM-Solver++(${s.order}M) (${steps('?')}${clip})`;
+      return `${s.sde ? 'SDE-' : ''}DPM-Solver++(${s.order}${s.singlestep ? 'S' : 'M'}) (${steps('?')}${clip})`;
     case 'unipc':
       return `UniPC-${s.order} (${steps('?')}${clip})`;
     default:

@@ -49,6 +49,13 @@ export interface AncestralConfig extends Partial<TimestepChoice> {
    */
   meanFrom: 'eps' | 'x0';
   clip: boolean;
+  /**
+   * Add the step's noise σ z on the last step too (to x_0). Default false: the last step returns the mean, as
+   * [Ho20] Algorithm 2 (z = 0 at t = 1), diffusers and improved-diffusion do. With σ² = β̃ the noise is zero
+   * there anyway (β̃ at the first timestep is 0); with σ² = β it is √β'_1 of the (respaced) chain: ≈ 0.01 on
+   * all T steps, √(1 − ᾱ_{t_1}) on a subsequence whose last timestep is t_1.
+   */
+  lastStepNoise?: boolean;
 }
 
 /** DDIM ([Song21] eq. 12): deterministic at η = 0 (the first-order solver of the probability-flow ODE). */
@@ -59,7 +66,11 @@ export interface DdimConfig extends TimestepChoice {
   clip: boolean;
 }
 
-/** DPM-Solver++ multistep in data prediction ([Lu22b] Algorithm 2), as diffusers' `solver_type="midpoint"`. */
+/**
+ * DPM-Solver++ multistep in data prediction ([Lu22b] Algorithm 2), as diffusers' `solver_type="midpoint"`: the
+ * probability-flow ODE, or with `sde` the reverse diffusion SDE (SDE-DPM-Solver++, diffusers'
+ * `algorithm_type="sde-dpmsolver++"`).
+ */
 export interface DpmSolverPlusPlusConfig extends TimestepChoice {
   kind: 'dpm-solver++';
   /** 1 (= DDIM η = 0), 2 (2M) or 3 (3M). */
@@ -71,6 +82,13 @@ export interface DpmSolverPlusPlusConfig extends TimestepChoice {
    * third order (see dpmSolver.ts); default false: diffusers' update.
    */
   taylorThirdOrder?: boolean;
+  /** Solve the reverse SDE instead of the ODE: fresh noise at every step but the last (default false). */
+  sde?: boolean;
+  /**
+   * The single-step variant DPM-Solver++(2S) (order 2 only, ODE only): pairs of steps, the first to an
+   * intermediate timestep, the second over both from the pair's start (diffusers' `DPMSolverSinglestepScheduler`).
+   */
+  singlestep?: boolean;
   /** Clip the data prediction x̂0 to [−1, 1] at each step. */
   clip: boolean;
 }
@@ -117,7 +135,10 @@ export interface SampleOptions {
   sampler: SamplerConfig;
   /** The starting noise x_T (batch·dims values); drawn from `rng` when absent. */
   xT?: Float64Array;
-  /** Needed for stochastic samplers (ancestral, DDIM with η > 0) and to draw x_T; deterministic ones need none. */
+  /**
+   * Needed for stochastic samplers (ancestral, DDIM with η > 0, SDE-DPM-Solver++) and to draw x_T;
+   * deterministic ones need none.
+   */
   rng?: Rng;
   /**
    * Timesteps (0-based; T = the initial noise) at which to record x_t and x̂0 for trajectory pictures: each gets

@@ -160,6 +160,13 @@ export const ddpmConfigSchema = z
       if (c.dataShape.length !== 3) issue(['dataShape'], 'a diffusers UNet needs images [H, W, C]');
       else if (c.model.diffusers.inChannels !== c.dataShape[2])
         issue(['model', 'diffusers', 'inChannels'], `must equal the images' ${c.dataShape[2]} channels`);
+      else if (c.model.diffusers.outChannels !== (c.variance === 'learned-range' ? 2 : 1) * c.dataShape[2])
+        issue(
+          ['model', 'diffusers', 'outChannels'],
+          c.variance === 'learned-range'
+            ? `must be twice the images' ${c.dataShape[2]} channels with learned variances (the means, then v)`
+            : `must equal the images' ${c.dataShape[2]} channels`,
+        );
     } else if (c.dataShape.length !== 1 || c.model.mlp.dims !== c.dataShape[0]) {
       issue(
         ['model', 'mlp', 'dims'],

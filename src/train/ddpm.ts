@@ -143,12 +143,16 @@ export function createDenoiser(
       return new UNet(ctx, config.unet, rng, learned);
     case 'mlp':
       return new MlpDenoiser(ctx, { ...DEFAULT_MLP_DENOISER, ...config.mlp }, rng, learned);
-    case 'diffusers':
-      if (learned)
+    case 'diffusers': {
+      // As diffusers' learned_range UNet2DModel: one conv_out of 2C channels, the means then v ([ND21] §3.1).
+      const d = config.diffusers;
+      if (d.outChannels !== (learned ? 2 : 1) * d.inChannels)
         throw new Error(
-          'learned variances are not available with the diffusers architecture (--arch diffusers)',
+          `a diffusers UNet with ${learned ? 'learned' : 'fixed'} variances has out_channels ` +
+            `${learned ? '2 × ' : ''}in_channels (${(learned ? 2 : 1) * d.inChannels}), got ${d.outChannels}`,
         );
-      return new DiffusersUNet2D(ctx, config.diffusers, rng);
+      return new DiffusersUNet2D(ctx, d, rng);
+    }
     default:
       return assertNever(config, 'model kind');
   }
@@ -510,7 +514,11 @@ export function validateDdpmConfig(c: DdpmConfig): void {
       bad(
         `a diffusers UNet of ${d.blockOutChannels.length} levels needs images whose sides are multiples of ${factor}`,
       );
-    if (d.inChannels !== c.dataShape[2] || d.outChannels !== c.dataShape[2])
-      bad(`the diffusers UNet's in/out channels must be the images' ${c.dataShape[2]}`);
+    const outChannels = (learned ? 2 : 1) * c.dataShape[2];
+    if (d.inChannels !== c.dataShape[2] || d.outChannels !== outChannels)
+      bad(
+        `the diffusers UNet's in channels must be the images' ${c.dataShape[2]} and its out channels ` +
+          `${outChannels}${learned ? ' (learned variances: the means, then v)' : ''}`,
+      );
   }
 }

@@ -7,7 +7,8 @@
  * there. The new block still learns: conv2's (proj's) gradient is its input times the output gradient, not 0.
  *
  * A fixed-variance network grows into one that learns its variances ([ND21] §3.1) the same way: the new output
- * layer of v (conv_out_var, out_var) starts with zero weights and bias GROWN_VARIANCE_V, so v = −1 for every input.
+ * layer of v (conv_out_var, out_var) starts with zero weights and bias GROWN_VARIANCE_V, so v = −1 for every input;
+ * in diffusers' UNet2DModel, whose conv_out grows from C to 2C channels, the added v channels start so.
  *
  * [Chen16] Chen, Goodfellow, Shlens 2016, "Net2Net", arXiv:1511.05641v4 · [ND21] Nichol & Dhariwal 2021,
  * arXiv:2102.09672v1
@@ -20,6 +21,12 @@ const RESIDUAL_OUTPUT_LAYERS = ['conv2', 'proj'];
 
 /** Output layers of the learned-variance value v (UNet, MLP), which a warm start may add. */
 const VARIANCE_OUTPUT_LAYERS = ['conv_out_var', 'out_var'];
+
+/**
+ * Output layers whose output channels double when the network learns its variances: diffusers' UNet2DModel has one
+ * conv_out of 2C channels, the means then v (diffusers' learned_range layout), not a layer of its own for v.
+ */
+const DOUBLED_OUTPUT_LAYERS = ['conv_out'];
 
 /**
  * The value v a new variance output layer starts from: v = −1 gives log Σ = log β̃_t exactly ([ND21] eq. 15 at
@@ -62,10 +69,17 @@ export function warmStart(model: Module, source: NamedArrays, prefix: string): W
     );
   }
   const newBlocks = new Set<string>();
+  const grownChannels = new Set<string>();
   let copied = 0;
   for (const [name, p] of params) {
     const entry = source.get(prefix + name);
     if (entry) {
+      if (growsVarianceChannels(name, entry.shape, p.shape)) {
+        p.view().set(withVarianceChannels(entry.data, entry.shape));
+        grownChannels.add(topLevel(name));
+        copied++;
+        continue;
+      }
       if (entry.shape.join() !== p.shape.join()) {
         throw new Error(
           `"${name}" has shape [${entry.shape.join(', ')}] in the source and [${p.shape.join(', ')}] here: ` +
@@ -82,8 +96,12 @@ export function warmStart(model: Module, source: NamedArrays, prefix: string): W
     }
     newBlocks.add(module);
   }
-  const newVarianceOutputs = [...newBlocks].filter((m) => VARIANCE_OUTPUT_LAYERS.includes(m));
-  for (const module of newVarianceOutputs) {
+  const newVarianceOutputs = [
+    ...[...grownChannels].map((m) => `${m} (v channels)`),
+    ...[...newBlocks].filter((m) => VARIANCE_OUTPUT_LAYERS.includes(m)),
+  ];
+  for (const module of newBlocks) {
+    if (!VARIANCE_OUTPUT_LAYERS.includes(module)) continue;
     newBlocks.delete(module);
     for (const [name, p] of params)
       if (topLevel(name) === module) p.view().fill(name.endsWith('.bias') ? GROWN_VARIANCE_V : 0);
@@ -103,4 +121,29 @@ export function warmStart(model: Module, source: NamedArrays, prefix: string): W
     for (const [, p] of outputs) p.view().fill(0);
   }
   return { copied, newBlocks: [...newBlocks], newVarianceOutputs };
+}
+
+/** Whether a source parameter of shape `from` grows into `to` by doubling its output channels (the last axis). */
+function growsVarianceChannels(name: string, from: readonly number[], to: readonly number[]): boolean {
+  if (!DOUBLED_OUTPUT_LAYERS.includes(name.split('.')[0]) || from.length !== to.length) return false;
+  const last = from.length - 1;
+  return from.every((d, i) => (i === last ? to[i] === 2 * d : to[i] === d));
+}
+
+/**
+ * A fixed-variance output layer's weights or bias (output channels on the last axis, C of them) grown to 2C: the
+ * C mean channels as they were, then C channels of v with zero weights and bias GROWN_VARIANCE_V, so v = −1
+ * (Σ = β̃_t) for every input while the mean channels keep the trained weights (the same function, up to the
+ * float32 summation order of a wider convolution).
+ */
+function withVarianceChannels(source: Float32Array, shape: readonly number[]): Float32Array {
+  const channels = shape[shape.length - 1];
+  const isBias = shape.length === 1;
+  const rows = source.length / channels;
+  const out = new Float32Array(2 * source.length);
+  for (let r = 0; r < rows; r++) {
+    out.set(source.subarray(r * channels, (r + 1) * channels), 2 * r * channels);
+    if (isBias) out.fill(GROWN_VARIANCE_V, channels, 2 * channels);
+  }
+  return out;
 }

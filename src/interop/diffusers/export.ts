@@ -3,7 +3,9 @@
  * `UNet2DModel.from_pretrained(DIR)` and `DDPMScheduler.from_pretrained(DIR)` load (config.json,
  * diffusion_pytorch_model.safetensors, scheduler_config.json); elbo's own UNet and the MLP are refused with the
  * reasons. Also the architecture elbo trains when asked for a diffusers-compatible one
- * ({@link diffusersConfigForImages}).
+ * ({@link diffusersConfigForImages}). A learned-variance model exports as diffusers' learned_range.
+ *
+ * [ND21] Nichol & Dhariwal 2021, arXiv:2102.09672v1 (learned variances, §3.1, eq. 15)
  */
 import { encodeSafetensors, type SafetensorsTensor } from '../../checkpoint/safetensors.js';
 import type { UNetConfig } from '../../nn/unet.js';
@@ -16,7 +18,8 @@ import { torchShape } from './weights.js';
 /**
  * The UNet2DModel an elbo user asks for with elbo's UNet options: one level per channel count, `layersPerBlock`
  * resnets per down block, attention blocks at `attentionLevels`, GroupNorm of `groups`, one attention head per
- * layer (attention_head_dim null, as elbo's own attention), diffusers' defaults otherwise.
+ * layer (attention_head_dim null, as elbo's own attention), out_channels twice the image channels with learned
+ * variances ([ND21] §3.1, diffusers' learned_range), diffusers' defaults otherwise.
  */
 export function diffusersConfigForImages(o: {
   height: number;
@@ -26,13 +29,15 @@ export function diffusersConfigForImages(o: {
   layersPerBlock: number;
   attentionLevels: readonly number[];
   groups: number;
+  /** Learned-range variances: out_channels = 2 × imageChannels, the means then v (default false). */
+  learnedVariance?: boolean;
 }): DiffusersUNetConfig {
   const levels = o.channels.length;
   const attends = (l: number) => o.attentionLevels.includes(l);
   const config: DiffusersUNetConfig = {
     sampleSize: [o.height, o.width],
     inChannels: o.imageChannels,
-    outChannels: o.imageChannels,
+    outChannels: (o.learnedVariance ? 2 : 1) * o.imageChannels,
     centerInputSample: false,
     flipSinToCos: true,
     freqShift: 0,
@@ -130,7 +135,8 @@ export function exportDiffusersFolder(
   const scheduler = ddpmSchedulerConfigJson({
     beta,
     prediction: config.prediction,
-    variance: 'posterior',
+    // A learned-variance model's conv_out holds the means, then v: diffusers' learned_range ([ND21] eq. 15).
+    variance: config.variance === 'learned-range' ? 'learnedRange' : 'posterior',
     clip: false,
   });
   const name = diffusersScheduleName(config);

@@ -4,16 +4,29 @@
  *
  * Source: huggingface/diffusers `schedulers/scheduling_ddpm.py` (DDPMScheduler.__init__, `_get_variance`), commit
  * 58eb52c0803ea9af3abec60841c2a093bdf1f951; its defaults apply to keys a config omits.
+ *
+ * [Ho20] arXiv:2006.11239v2 · [ND21] arXiv:2102.09672v1 (learned_range: eq. 15)
  */
 import type { Prediction } from '../../diffusion/parameterization.js';
 import { betaSchedule, makeNoiseSchedule, type NoiseSchedule } from '../../diffusion/schedule.js';
 import type { Spacing } from '../../samplers/timesteps.js';
+import type { ReverseVariance } from '../../samplers/types.js';
 
 /**
  * σ_t² of the reverse step: β̃_t ('posterior', diffusers' fixed_small), β_t ('beta', fixed_large), or the network's
  * learned interpolation between their logs ('learnedRange', [ND21] eq. 15: the second half of its output channels).
  */
 export type VarianceType = 'posterior' | 'beta' | 'learnedRange';
+
+/**
+ * The reverse variance elbo's bound and ancestral sampler use for a variance type: fixed_small → β̃_t
+ * ('posterior', log β̃ clipped to log β̃_1 at t = 0), fixed_large → β_t ('beta', β̃_1 at t = 0), learned_range →
+ * the network's own Σ_θ ('learned-range'); improved-diffusion's FIXED_SMALL, FIXED_LARGE and LEARNED_RANGE.
+ * @see [ND21] improved-diffusion gaussian_diffusion.py `p_mean_variance`; [Ho20] §3.2
+ */
+export function reverseVarianceOf(variance: VarianceType): ReverseVariance {
+  return variance === 'learnedRange' ? 'learned-range' : variance;
+}
 
 /** A diffusers `scheduler_config.json` mapped to elbo: the noise schedule and the sampling defaults it asks for. */
 export interface DiffusersScheduler {
