@@ -11,8 +11,8 @@ const engine = await createNodeEngine();
 const model = loadDiffusionModel(new Context(engine), readFileSync(file));
 const { x, nfe } = model.sample({
   n: 3,
-  sampler: { kind: 'dpm-solver++', order: 2, steps, clip: false }, // DPM-Solver++(2M): deterministic
-  seed: 0, // draws x_T
+  sampler: { kind: 'dpm-solver++', order: 2, sde: true, steps, clip: false }, // SDE-DPM-Solver++(2M)
+  seed: 0, // draws x_T and each step's noise
 });
 const ink = (v: number) => (v > 0 ? '#' : '.'); // pixels are in [−1, 1]
 for (let row = 0; row < 28; row += 2) {
