@@ -47,6 +47,7 @@ const SAMPLERS = {
   'dpmpp-2m': ['--sampler', 'dpmpp-2m'],
   'dpmpp-3m': ['--sampler', 'dpmpp-3m'],
   unipc: ['--sampler', 'unipc'],
+  'dpmpp-2s': ['--sampler', 'dpmpp-2s'],
   'dpmpp-2m-sde': ['--sampler', 'dpmpp-2m-sde'],
   'dpmpp-3m-sde': ['--sampler', 'dpmpp-3m-sde'],
 };
