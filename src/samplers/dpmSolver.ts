@@ -125,8 +125,11 @@ export function sampleDpmSolverPlusPlus(
     levels.length = history.length;
     const order = dpmSolverStepOrder(config.order, i, n, config.lowerOrderFinal ?? true);
     const next = i + 1 < n ? ts[i + 1] : CLEAN;
-    const noise =
-      config.sde && next !== CLEAN ? Float64Array.from({ length: x.length }, () => rng!.normal()) : undefined;
+    let noise: Float64Array | undefined;
+    if (config.sde && next !== CLEAN) {
+      noise = new Float64Array(x.length); // one normal per element, drawn in DDIM's order
+      for (let j = 0; j < noise.length; j++) noise[j] = rng!.normal();
+    }
     x = dpmSolverPlusPlusUpdate(
       x,
       history.slice(0, order),
