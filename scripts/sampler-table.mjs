@@ -8,8 +8,9 @@
  *   node scripts/sampler-table.mjs [--checkpoint FILE] [--samples 1000] [--steps 5,10,20] [--out FILE]
  *   node scripts/sampler-table.mjs --report [--out FILE] [--chart docs/sampler-quality]
  *
- * --report prints the results as a Markdown table (recognised share with its binomial standard error, smallest
- * class, FID ± bootstrap SD, the real-data floor) and writes the chart of recognised share against steps.
+ * --report prints the results as Markdown: an overview (recognised % and FID by sampler and network calls), then
+ * every row (recognised share with its binomial standard error, smallest class, FID ± bootstrap SD), the
+ * real-data floor; and writes the chart of recognised share against network calls.
  *
  * Needs `npm run build` first. The wall time of each run (sampling and scoring) is recorded; on a shared machine
  * it is only a rough guide — `seconds_per_64` in the README comes from a separate quiet measurement.
@@ -124,6 +125,17 @@ async function report() {
   const stepsSeen = [...new Set(rows.map((r) => r.steps))].sort((a, b) => a - b);
   const pct = (x) => `${(100 * x).toFixed(1)}`;
   const se = (p, n) => Math.sqrt((p * (1 - p)) / n);
+  // First the overview: recognised % (FID) by sampler and network calls.
+  console.log(`| sampler | ${stepsSeen.join(' | ')} |`);
+  console.log(`| --- | ${stepsSeen.map(() => '---').join(' | ')} |`);
+  for (const name of names) {
+    const cells = stepsSeen.map((s) => {
+      const r = rows.find((x) => x.name === name && x.steps === s);
+      return r ? `${pct(r.recognised)} (${r.fid.toFixed(1)})` : '';
+    });
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  console.log('');
   console.log('| sampler | NFE | recognised % (± SE) | smallest class % | FID ± SD |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const name of names) {
