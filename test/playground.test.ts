@@ -178,7 +178,7 @@ describe('the built playground from a plain static server, in headless Chromium'
     expect(s.engine).toMatchObject({ crossOriginIsolated: true, threads: 2 });
     expect(s.isolationNote).toBeNull();
     expect(await page.locator('#isolation-note').isHidden()).toBe(true);
-    expect(s.sample).toMatchObject({ count: 16, nfe: 20, seed: 0, trainedSteps: 21000 });
+    expect(s.sample).toMatchObject({ count: 16, nfe: 15, seed: 0, trainedSteps: 21000 });
     expect(await page.locator('#s-status').textContent()).toContain('model trained 21,000 steps');
     // The weights are in the Cache API now (the next visit reads them from there), under their hashed name.
     const cached = await page.evaluate(async () =>
@@ -186,7 +186,7 @@ describe('the built playground from a plain static server, in headless Chromium'
     );
     expect(cached.some((u) => /mnist-ddpm-ema-[\w-]+\.safetensors$/.test(u))).toBe(true);
     console.log(
-      `playground: first 16 digits (DPM-Solver++ 2M, 20 steps) ${(s.firstDigitsMs! / 1000).toFixed(2)} s after the ` +
+      `playground: first 16 digits (DPM-Solver++ 2M SDE, 15 steps) ${(s.firstDigitsMs! / 1000).toFixed(2)} s after the ` +
         `(service-worker-reloaded) page's navigation, ${(wallMs / 1000).toFixed(2)} s after goto on a first visit ` +
         `(service worker install + reload included); sampling itself ${(s.sample.sampleMs / 1000).toFixed(2)} s; ` +
         `engine ready in ${s.engine!.startMs.toFixed(0)} ms, ${s.engine!.relaxedSimd ? 'relaxed' : 'plain'} SIMD`,
@@ -386,7 +386,7 @@ describe('the built playground from a plain static server, in headless Chromium'
     expect(s.engine).toMatchObject({ crossOriginIsolated: false, threads: 1 });
     expect(s.isolationNote).toContain('one thread');
     expect(await blocked.page.locator('#isolation-note').isVisible()).toBe(true);
-    expect(s.sample).toMatchObject({ count: 16, nfe: 20 });
+    expect(s.sample).toMatchObject({ count: 16, nfe: 15 });
     console.log(
       `playground: single thread, first digits ${(s.firstDigitsMs! / 1000).toFixed(2)} s after navigation`,
     );
