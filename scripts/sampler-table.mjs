@@ -115,7 +115,7 @@ for (const s of steps) {
 
 /** The Markdown table and the chart of what the results file holds. */
 async function report() {
-  const { lineChartSvg } = await import('../dist/src/plot/lineChart.js');
+  const { lineChartSvg, PALETTE } = await import('../dist/src/plot/lineChart.js');
   const { writeChart } = await import('../dist/cli/png.js');
   const rows = readFileSync(values.out, 'utf8')
     .split('\n')
@@ -154,12 +154,14 @@ async function report() {
   const [svg, png] = writeChart(
     values.chart,
     lineChartSvg(
-      names.map((name) => {
+      names.map((name, k) => {
         const mine = rows.filter((r) => r.name === name).sort((a, b) => a.steps - b.steps);
-        return { name, x: mine.map((r) => Math.log10(r.nfe)), y: mine.map((r) => 100 * r.recognised) };
+        // The palette has eight colours; a ninth series and beyond are grey.
+        const color = k < PALETTE.length ? PALETTE[k] : '#999999';
+        return { name, color, x: mine.map((r) => Math.log10(r.nfe)), y: mine.map((r) => 100 * r.recognised) };
       }),
       {
-        title: `Recognised share of ${floor.samples} samples against network calls (${floor.checkpoint})`,
+        title: `Recognised share of ${floor.samples} samples of the shipped model against network calls`,
         xLabel: 'log₁₀ network calls per sample',
         yLabel: 'recognised (%)',
         width: 720,
