@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { decodeNpy } from '../src/data/npy.js';
 import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoint.js';
-import { runElbo } from './helpers/cli.js';
+import { runElbo, TINY_MNIST_TRAIN_ARGS } from './helpers/cli.js';
 
 const elbo = (...args: string[]) => runElbo(args);
 
@@ -84,18 +84,7 @@ describe('elbo train/sample/eval on 2-D data', () => {
 });
 
 describe('elbo on MNIST (a few steps of a tiny UNet)', () => {
-  const common = [
-    '--data',
-    'mnist',
-    '--batch',
-    '8',
-    '--channels',
-    '8,16',
-    '--diffusion-steps',
-    '50',
-    '--threads',
-    '2',
-  ];
+  const common = TINY_MNIST_TRAIN_ARGS;
 
   it('save → load gives identical samples, and N + resume + N equals 2N bit for bit', () => {
     const a = tmp();

@@ -9,6 +9,7 @@ import { type BatchSource, type DdpmConfig, DdpmTrainer } from '../src/train/ddp
 import { NonFiniteError } from '../src/train/gradients.js';
 import { SeededBatches } from './helpers/batchSources.js';
 import { startTestEngine } from './helpers/engine.js';
+import { MOONS_MLP_DDPM } from './helpers/tinyDdpm.js';
 
 const { ctx } = await startTestEngine({ threads: 2 });
 
@@ -18,20 +19,7 @@ class Moons extends SeededBatches {
   }
 }
 
-const config: DdpmConfig = {
-  dataset: 'two-moons',
-  dataShape: [2],
-  model: { kind: 'mlp', mlp: { dims: 2, hidden: 32, layers: 2, timeEmbeddingDim: 16 } },
-  schedule: 'linear',
-  T: 100,
-  prediction: 'eps',
-  batchSize: 32,
-  lr: 1e-3,
-  warmupSteps: 5,
-  gradClip: 1,
-  emaDecay: 0.99,
-  seed: 4,
-};
+const config: DdpmConfig = MOONS_MLP_DDPM;
 
 const STEPS = Number(process.env.STEPS ?? 600);
 const params = (t: DdpmTrainer) => t.exportState().tensors;

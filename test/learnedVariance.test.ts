@@ -14,6 +14,7 @@ import { decodeTrainingState, encodeTrainingState } from '../src/train/checkpoin
 import { type DdpmConfig, DdpmTrainer } from '../src/train/ddpm.js';
 import { SeededBatches } from './helpers/batchSources.js';
 import { relativeL2, startTestEngine } from './helpers/engine.js';
+import { MOONS_MLP_DDPM } from './helpers/tinyDdpm.js';
 
 const { ctx } = await startTestEngine({ threads: 2 });
 
@@ -25,20 +26,7 @@ const pixels = () =>
 const gaussianPoints = (mu: number, s: number, seed = 21) =>
   new SeededBatches(seed, (n, rng) => Float32Array.from(rng.fillNormal(new Float64Array(n), mu, s)));
 
-const MLP: DdpmConfig = {
-  dataset: 'two-moons',
-  dataShape: [2],
-  model: { kind: 'mlp', mlp: { dims: 2, hidden: 32, layers: 2, timeEmbeddingDim: 16 } },
-  schedule: 'linear',
-  T: 20,
-  prediction: 'eps',
-  batchSize: 32,
-  lr: 1e-3,
-  warmupSteps: 5,
-  gradClip: 1,
-  emaDecay: 0.99,
-  seed: 4,
-};
+const MLP: DdpmConfig = { ...MOONS_MLP_DDPM, T: 20 };
 
 const UNET: DdpmConfig = {
   ...MLP,

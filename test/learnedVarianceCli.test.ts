@@ -8,22 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeTrainingState } from '../src/train/checkpoint.js';
-import { runElbo } from './helpers/cli.js';
+import { runElbo, TINY_MNIST_TRAIN_ARGS } from './helpers/cli.js';
 
 const elbo = (...args: string[]) => runElbo(args);
 const tmp = () => mkdtempSync(join(tmpdir(), 'elbo-lv-'));
-const common = [
-  '--data',
-  'mnist',
-  '--batch',
-  '8',
-  '--channels',
-  '8,16',
-  '--diffusion-steps',
-  '50',
-  '--threads',
-  '2',
-];
+const common = TINY_MNIST_TRAIN_ARGS;
 
 describe('elbo train ddpm --objective hybrid|vlb', () => {
   it('warm-starts a fixed-variance checkpoint, records the objective, and eval uses the learned variances', () => {

@@ -20,3 +20,17 @@ export function runElbo(args: readonly string[], timeoutMs = 120_000): CliResult
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** `elbo train ddpm` arguments for a tiny UNet on MNIST (batch 8, channels 8,16, T = 50, 2 threads). */
+export const TINY_MNIST_TRAIN_ARGS: readonly string[] = [
+  '--data',
+  'mnist',
+  '--batch',
+  '8',
+  '--channels',
+  '8,16',
+  '--diffusion-steps',
+  '50',
+  '--threads',
+  '2',
+];

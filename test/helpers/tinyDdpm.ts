@@ -15,3 +15,19 @@ export const TINY_MOONS_DDPM: DdpmConfig = {
   emaDecay: 0.9,
   seed: 1,
 };
+
+/** A small MLP DDPM on two moons (hidden 32, T = 100, batch 32), as the trainer tests train it for hundreds of steps. */
+export const MOONS_MLP_DDPM: DdpmConfig = {
+  dataset: 'two-moons',
+  dataShape: [2],
+  model: { kind: 'mlp', mlp: { dims: 2, hidden: 32, layers: 2, timeEmbeddingDim: 16 } },
+  schedule: 'linear',
+  T: 100,
+  prediction: 'eps',
+  batchSize: 32,
+  lr: 1e-3,
+  warmupSteps: 5,
+  gradClip: 1,
+  emaDecay: 0.99,
+  seed: 4,
+};
